@@ -1,0 +1,206 @@
+"""Command line: `python3 -m harness COMMAND` from Interop/.
+
+    up       Prosody (+ Parley unless --no-parley) in a run dir, until Ctrl-C / SIGTERM
+    demo     the same with the demo's settings: ports 15222/15347, <repo>/var/demo,
+             alice/bob/carol with password "parley"
+    config   only write the configs and account files into a run dir
+    probe    ask a running Prosody whether the component answers
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from .errors import HarnessError
+from .paths import REPO_ROOT, default_parley_bin
+from .probe import wait_for_component
+from .stack import TEST_ACCOUNTS, Stack, StackSettings, account_password
+
+DEMO_DIR = REPO_ROOT / "var" / "demo"
+DEMO_ACCOUNTS = ("alice", "bob", "carol")
+DEMO_PASSWORD = "parley"
+
+
+def _add_stack_options(parser: argparse.ArgumentParser, c2s: int, component: int, users, log_level: str):
+    parser.add_argument("--run-dir", type=Path, help="directory for configs, data and logs "
+                        "(default: a new temporary directory)")
+    parser.add_argument("--c2s-port", type=int, default=c2s)
+    parser.add_argument("--component-port", type=int, default=component)
+    parser.add_argument("--accounts", default=",".join(users),
+                        help="comma-separated user names to create on localhost")
+    parser.add_argument("--password", help="password for every account "
+                        "(default: <user>-secret, as in the tests)")
+    parser.add_argument("--secret", help="component secret shared by Prosody and Parley")
+    parser.add_argument("--parley-bin", type=Path, default=None,
+                        help="Parley binary (default: $PARLEY_BIN or <repo>/.build/debug/parley)")
+    parser.add_argument("--no-parley", action="store_true", help="start Prosody only")
+    parser.add_argument("--parley-log-level", default=log_level)
+    parser.add_argument("--prosody-log-level", default=log_level)
+    parser.add_argument("--ready-timeout", type=float, default=30.0,
+                        help="seconds to wait for Parley to answer through Prosody")
+
+
+def _settings(args, run_dir: Path, overwrite_accounts: bool) -> StackSettings:
+    users = [u.strip() for u in args.accounts.split(",") if u.strip()]
+    settings = StackSettings(
+        run_dir=run_dir.resolve(),
+        c2s_port=args.c2s_port,
+        component_port=args.component_port,
+        accounts={u: args.password if args.password is not None else account_password(u) for u in users},
+        overwrite_accounts=overwrite_accounts,
+        parley_bin=None if args.no_parley else (args.parley_bin or default_parley_bin()).resolve(),
+        parley_log_level=args.parley_log_level,
+        prosody_log_level=args.prosody_log_level,
+        parley_ready_timeout=args.ready_timeout,
+    )
+    if args.secret:
+        settings.component_secret = args.secret
+    return settings
+
+
+def _persistent_secret(run_dir: Path) -> str:
+    """A component secret made once per demo directory and kept there."""
+    path = run_dir / "component-secret"
+    if path.exists():
+        return path.read_text().strip()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(16)
+    path.write_text(secret + "\n")
+    path.chmod(0o600)
+    return secret
+
+
+def _run_foreground(stack: Stack, banner) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    try:
+        # Startup itself is bounded; a signal during it stops everything once it returns.
+        stack.up()
+        if stop.is_set():
+            return 0
+        banner(stack)
+        sys.stdout.flush()
+        stack.wait(should_stop=stop.is_set)
+        print("\nStopping Parley and Prosody ...", flush=True)
+        return 0
+    except HarnessError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        stack.down()
+
+
+def _print_up_banner(stack: Stack) -> None:
+    s = stack.settings
+    print(f"Prosody listening on 127.0.0.1:{s.c2s_port} (c2s), 127.0.0.1:{s.component_port} (component)")
+    if stack.parley is not None:
+        print(f"Parley attached as {s.component_domain} ({stack.ready_answer})")
+    print(f"Accounts: {', '.join(f'{u}@{s.vhost} / {p}' for u, p in s.accounts.items())}")
+    print(f"Run directory: {stack.run_dir}")
+    print("Press Ctrl-C to stop.")
+
+
+def _print_demo_banner(stack: Stack) -> None:
+    s = stack.settings
+    users = sorted(s.accounts)
+    print()
+    print("=" * 72)
+    print(" Parley is running, attached to a private Prosody.")
+    print()
+    print(f" Log in as {users[0]}@{s.vhost}, password {s.accounts[users[0]]}, "
+          f"server 127.0.0.1 port {s.c2s_port}, no TLS")
+    print(f"   (also: {', '.join(f'{u}@{s.vhost}' for u in users[1:])}, same password)")
+    print(f" Join rooms at {s.component_domain}, e.g. lobby@{s.component_domain}")
+    print()
+    print(f" Data and logs: {stack.run_dir}")
+    print(f"   Parley log:  {stack.parley.log_path if stack.parley else '-'}")
+    print(f"   Prosody log: {stack.prosody.log_path}")
+    print(" Press Ctrl-C to stop.")
+    print("=" * 72, flush=True)
+
+
+def cmd_up(args) -> int:
+    run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="parley-interop-"))
+    stack = Stack(_settings(args, run_dir, overwrite_accounts=True))
+    return _run_foreground(stack, _print_up_banner)
+
+
+def cmd_demo(args) -> int:
+    run_dir = (args.run_dir or DEMO_DIR).resolve()
+    if args.password is None:
+        args.password = DEMO_PASSWORD
+    settings = _settings(args, run_dir, overwrite_accounts=False)
+    if not args.secret:
+        settings.component_secret = _persistent_secret(run_dir)
+    return _run_foreground(Stack(settings), _print_demo_banner)
+
+
+def cmd_config(args) -> int:
+    run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="parley-interop-"))
+    stack = Stack(_settings(args, run_dir, overwrite_accounts=True))
+    stack.write_files()
+    print(stack.prosody.config_path)
+    if stack.parley is not None:
+        print(stack.parley.config_path)
+    return 0
+
+
+def cmd_probe(args) -> int:
+    try:
+        answer = wait_for_component(args.c2s_port, "localhost", args.user,
+                                    args.password or account_password(args.user),
+                                    args.component, timeout=args.timeout)
+    except HarnessError as error:
+        print(f"not ready: {error}", file=sys.stderr)
+        return 1
+    print(f"ready: {answer}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m harness", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run Prosody and Parley until Ctrl-C")
+    _add_stack_options(up, 25222, 25347, TEST_ACCOUNTS, "debug")
+    up.set_defaults(func=cmd_up)
+
+    demo = commands.add_parser("demo", help="run the demo (ports 15222/15347, var/demo)")
+    _add_stack_options(demo, 15222, 15347, DEMO_ACCOUNTS, "info")
+    demo.set_defaults(func=cmd_demo)
+
+    config = commands.add_parser("config", help="only write configs and accounts")
+    _add_stack_options(config, 25222, 25347, TEST_ACCOUNTS, "debug")
+    config.set_defaults(func=cmd_config)
+
+    probe = commands.add_parser("probe", help="does the component answer through Prosody?")
+    probe.add_argument("--c2s-port", type=int, default=25222)
+    probe.add_argument("--user", default="alice")
+    probe.add_argument("--password")
+    probe.add_argument("--component", default="rooms.localhost")
+    probe.add_argument("--timeout", type=float, default=5.0)
+    probe.set_defaults(func=cmd_probe)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except HarnessError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Interop test session: one private Prosody with Parley attached, shared by all tests,
+plus slixmpp clients for named accounts.
+
+Tests may be `async def`: they run on one session-wide asyncio loop (no pytest-asyncio
+needed), each under a deadline (INTEROP_TEST_TIMEOUT, default 60 s).
+
+Environment:
+    PARLEY_BIN              Parley binary (default <repo>/.build/debug/parley)
+    INTEROP_RUN_DIR         run directory (default: a new temporary directory, removed
+                            after a fully passing session unless INTEROP_KEEP_RUN_DIR=1)
+    INTEROP_C2S_PORT        Prosody c2s port (default 25222)
+    INTEROP_COMPONENT_PORT  Prosody component port (default 25347)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness import HarnessError, Stack, StackSettings  # noqa: E402
+from harness.procs import format_tail  # noqa: E402
+from harness.xmpp import Client, XMPPTimeout  # noqa: E402
+
+TEST_TIMEOUT = float(os.environ.get("INTEROP_TEST_TIMEOUT", "60"))
+
+
+class _Session:
+    loop: asyncio.AbstractEventLoop | None = None
+    stack: Stack | None = None
+    run_dir: Path | None = None
+    temporary_run_dir = False
+    failures = 0
+
+
+def _run(coro, timeout: float = TEST_TIMEOUT):
+    """Run a coroutine on the session loop, bounded by `timeout` seconds."""
+    assert _Session.loop is not None, "the interop_loop fixture has not run"
+    return _Session.loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+
+# -- running async tests ----------------------------------------------------------------
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    try:
+        _run(pyfuncitem.obj(**kwargs), TEST_TIMEOUT)
+    except asyncio.TimeoutError:
+        pytest.fail(f"test did not finish within {TEST_TIMEOUT:.0f} s (INTEROP_TEST_TIMEOUT)",
+                    pytrace=False)
+    return True
+
+
+@pytest.fixture(scope="session", autouse=True)
+def interop_loop():
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    _Session.loop = loop
+    yield loop
+    # Let closing transports finish, then close the loop.
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=5))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+    asyncio.set_event_loop(None)
+    _Session.loop = None
+
+
+# -- the stack ----------------------------------------------------------------------------
+
+def _settings() -> StackSettings:
+    configured = os.environ.get("INTEROP_RUN_DIR")
+    if configured:
+        run_dir = Path(configured)
+        run_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        run_dir = Path(tempfile.mkdtemp(prefix="parley-interop-"))
+        _Session.temporary_run_dir = True
+    _Session.run_dir = run_dir.resolve()
+    return StackSettings.for_tests(
+        run_dir,
+        c2s_port=int(os.environ.get("INTEROP_C2S_PORT", "25222")),
+        component_port=int(os.environ.get("INTEROP_COMPONENT_PORT", "25347")),
+    )
+
+
+@pytest.fixture(scope="session")
+def stack(interop_loop) -> Stack:
+    """Prosody up with the test accounts (alice … heidi, password <user>-secret) and Parley
+    attached and answering at rooms.localhost. Started once per session."""
+    the_stack = Stack(_settings())
+    try:
+        the_stack.up()
+    except HarnessError as error:
+        _Session.failures += 1
+        pytest.exit(f"interop stack did not come up (run dir {the_stack.run_dir}):\n{error}",
+                    returncode=1)
+    _Session.stack = the_stack
+    yield the_stack
+    the_stack.down()
+
+
+@pytest.fixture(autouse=True)
+def service_processes_alive(request):
+    """Fail a test early if Prosody or Parley is gone, and flag a test after which one died."""
+    if "stack" not in request.fixturenames:
+        yield
+        return
+    the_stack: Stack = request.getfixturevalue("stack")
+    problems = the_stack.problems()
+    if problems:
+        pytest.fail("; ".join(problems) + "\n" + the_stack.describe_logs(), pytrace=False)
+    yield
+    problems = the_stack.problems()
+    if problems:
+        pytest.fail("during this test: " + "; ".join(problems) + "\n" + the_stack.describe_logs(),
+                    pytrace=False)
+
+
+@pytest.fixture
+def service(stack) -> str:
+    """Parley's service JID."""
+    return stack.settings.component_domain
+
+
+# -- clients -------------------------------------------------------------------------------
+
+class ClientFactory:
+    """`await connect("bob")` inside a test; every client is disconnected after the test."""
+
+    def __init__(self, stack: Stack):
+        self.stack = stack
+        self.clients: list[Client] = []
+
+    async def __call__(self, user: str, resource: str | None = None, **options) -> Client:
+        settings = self.stack.settings
+        if user not in settings.accounts:
+            raise KeyError(f"no test account {user!r}; known: {', '.join(settings.accounts)}")
+        jid = f"{user}@{settings.vhost}" + (f"/{resource}" if resource else "")
+        client = await Client.login(jid, settings.accounts[user], settings.c2s_port, **options)
+        self.clients.append(client)
+        return client
+
+    def close_all(self) -> None:
+        for client in self.clients:
+            try:
+                _run(client.disconnect(), timeout=5)
+            except Exception:
+                client.abort()
+        self.clients.clear()
+
+
+@pytest.fixture
+def connect(stack):
+    factory = ClientFactory(stack)
+    yield factory
+    factory.close_all()
+
+
+def _named_client(user: str):
+    @pytest.fixture(name=user)
+    def fixture(connect) -> Client:
+        return _run(connect(user), timeout=20)
+    fixture.__doc__ = f"A connected client for {user}@localhost."
+    return fixture
+
+
+alice = _named_client("alice")
+bob = _named_client("bob")
+carol = _named_client("carol")
+dave = _named_client("dave")
+
+
+# -- reporting ---------------------------------------------------------------------------------
+
+def pytest_runtest_logreport(report):
+    if report.failed:
+        _Session.failures += 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if _Session.run_dir is None:
+        return
+    if _Session.failures or exitstatus not in (0, 5):
+        terminalreporter.section("interop logs")
+        for name in ("parley.log", "prosody.log", "prosody.err", "prosody.stdout.log"):
+            path = _Session.run_dir / name
+            if path.exists():
+                terminalreporter.write_line(format_tail(path, 60))
+        terminalreporter.write_line(f"run directory kept: {_Session.run_dir}")
+
+
+def pytest_unconfigure(config):
+    keep = os.environ.get("INTEROP_KEEP_RUN_DIR") == "1"
+    if (_Session.temporary_run_dir and _Session.run_dir is not None and not keep
+            and _Session.failures == 0):
+        shutil.rmtree(_Session.run_dir, ignore_errors=True)
+
+
+__all__ = ["XMPPTimeout"]

@@ -1,0 +1,71 @@
+// swift-tools-version:6.0
+// Parley: a persistent multi-user-chat service attached to an XMPP server as an
+// external component (XEP-0114). The module layout follows DESIGN.md §2: each
+// module depends only on those above it in this list.
+import PackageDescription
+
+let package = Package(
+    name: "Parley",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "parley", targets: ["parley"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+    ],
+    targets: [
+        // System libraries: modulemaps and tiny shims, nothing else.
+        .systemLibrary(name: "CExpat", pkgConfig: "expat", providers: [.apt(["libexpat1-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "XMLStream", dependencies: ["CExpat"]),
+        .target(name: "XMPPCore", dependencies: ["XMLStream"]),
+        .target(
+            name: "Component",
+            dependencies: [
+                "XMLStream", "XMPPCore", "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Service",
+            dependencies: [
+                "XMLStream", "XMPPCore", "Component",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .executableTarget(
+            name: "parley",
+            dependencies: [
+                "Service",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Benchmarks print figures; they are never part of `swift test`.
+        .executableTarget(name: "parser-bench", dependencies: ["XMLStream"], path: "Benchmarks/ParserBenchmark"),
+
+        .testTarget(name: "XMLStreamTests", dependencies: ["XMLStream"]),
+        .testTarget(name: "XMPPCoreTests", dependencies: ["XMPPCore"]),
+        .testTarget(
+            name: "ComponentTests",
+            dependencies: [
+                "Component", "XMPPCore", "XMLStream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "XMPPCore", "XMLStream"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

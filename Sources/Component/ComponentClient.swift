@@ -1,0 +1,152 @@
+import Logging
+import NIOCore
+import NIOPosix
+import XMLStream
+import XMPPCore
+
+/// Keeps Parley attached to its XMPP server: connects, authenticates with the
+/// XEP-0114 handshake, serves stanzas, and reconnects with backoff whenever the
+/// link is lost. Only a rejected secret ends it.
+public final class ComponentClient: Sendable {
+    public let configuration: ComponentConfiguration
+    private let handler: any ComponentStanzaHandler
+    private let group: any EventLoopGroup
+    private let logger: Logger
+
+    public init(
+        configuration: ComponentConfiguration,
+        handler: any ComponentStanzaHandler,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.handler = handler
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Serves until the task is cancelled (then closes the stream politely) or
+    /// the server rejects the secret (then throws).
+    public func run() async throws(ComponentFailure) {
+        var backoff = Backoff(
+            initial: configuration.reconnectInitialDelay, maximum: configuration.reconnectMaximumDelay)
+        let endpoint = "\(configuration.host):\(configuration.port)"
+        while !Task.isCancelled {
+            do {
+                let outcome = try await connectAndServe()
+                if outcome.wasReady { backoff.reset() }
+                if outcome.failure.isFatal {
+                    logger.critical("\(outcome.failure); check the component secret for \(configuration.domain) on the server")
+                    throw outcome.failure
+                }
+                if Task.isCancelled { break }
+                logger.warning("component link to \(endpoint) ended: \(outcome.failure)")
+            } catch let failure as ComponentFailure {
+                throw failure
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning("cannot reach the XMPP server at \(endpoint): \(error)")
+            }
+            let delay = backoff.nextDelay()
+            logger.info("reconnecting to \(endpoint) in \(delay.formattedSeconds) s (attempt \(backoff.attempt))")
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                break
+            }
+        }
+        logger.info("component stopped")
+    }
+
+    private struct Outcome {
+        var failure: ComponentFailure
+        var wasReady: Bool
+    }
+
+    private func connectAndServe() async throws -> Outcome {
+        let configuration = configuration
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(.seconds(10))
+            .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
+            .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+            .connect(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let parser = XMLStreamParser(
+                        namespaceAliases: [Namespace.componentAccept: Namespace.client], limits: configuration.limits)
+                    let keepalive = TimeAmount.nanoseconds(configuration.keepaliveInterval.nanoseconds)
+                    try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(writeTimeout: keepalive),
+                        WhitespaceKeepalive(),
+                        XMLStreamDecoder(parser: parser),
+                    ])
+                    return try NIOAsyncChannel<StreamInput, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        logger.info("connected to \(configuration.host):\(configuration.port); opening the stream for \(configuration.domain)")
+
+        // A server that never answers the header or the handshake must not hold us forever.
+        let rawChannel = channel.channel
+        let handshakeTimer = rawChannel.eventLoop.scheduleTask(
+            in: .nanoseconds(configuration.handshakeTimeout.nanoseconds)
+        ) {
+            rawChannel.close(promise: nil)
+        }
+        defer { handshakeTimer.cancel() }
+
+        var wasReady = false
+        let failure: ComponentFailure = try await withTaskCancellationHandler {
+            try await channel.executeThenClose { inbound, outbound in
+                var session = ComponentSession(domain: configuration.domain, secret: configuration.secret)
+                try await outbound.write(ByteBuffer(string: session.openingHeader))
+                for try await input in inbound {
+                    for action in session.receive(input) {
+                        switch action {
+                        case .send(let text):
+                            try await outbound.write(ByteBuffer(string: text))
+                        case .becameReady(let streamID):
+                            handshakeTimer.cancel()
+                            wasReady = true
+                            logger.notice("component \(configuration.domain) is online (stream \(streamID))")
+                        case .deliver(let stanza):
+                            let replies = await handler.handle(stanza)
+                            if !replies.isEmpty {
+                                try await outbound.write(Self.encode(replies, allocator: rawChannel.allocator))
+                            }
+                        case .end(let failure):
+                            return failure
+                        }
+                    }
+                }
+                return ComponentFailure.closed
+            }
+        } onCancel: {
+            // Shutting down: end the stream properly so the server drops the route at once.
+            rawChannel.writeAndFlush(ByteBuffer(string: ComponentSession.closingTag)).whenComplete { _ in
+                rawChannel.close(promise: nil)
+            }
+        }
+        return Outcome(failure: failure, wasReady: wasReady)
+    }
+
+    /// All replies to one stanza go out in one write.
+    static func encode(_ stanzas: [XMLElement], allocator: ByteBufferAllocator) -> ByteBuffer {
+        var text = ""
+        for stanza in stanzas {
+            XMLSerializer.write(stanza, inheritedNamespace: Namespace.client, to: &text)
+        }
+        return allocator.buffer(string: text)
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    var formattedSeconds: String {
+        let milliseconds = nanoseconds / 1_000_000
+        let fraction = String(milliseconds % 1000)
+        return "\(milliseconds / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+}

@@ -1,0 +1,38 @@
+import XMLStream
+
+/// Where and how Parley attaches to its XMPP server (XEP-0114).
+public struct ComponentConfiguration: Sendable, Hashable {
+    /// The component's domain, which the server routes to Parley.
+    public var domain: String
+    /// The server's component listener.
+    public var host: String
+    public var port: Int
+    /// The shared secret the server was given for this component.
+    public var secret: String
+    /// A whitespace ping is sent after this long without writing.
+    public var keepaliveInterval: Duration
+    /// How long the server may take to answer the stream header and the handshake.
+    public var handshakeTimeout: Duration
+    public var reconnectInitialDelay: Duration
+    public var reconnectMaximumDelay: Duration
+    public var limits: XMLStreamLimits
+
+    public init(
+        domain: String, host: String, port: Int, secret: String,
+        keepaliveInterval: Duration = .seconds(60),
+        handshakeTimeout: Duration = .seconds(10),
+        reconnectInitialDelay: Duration = .milliseconds(500),
+        reconnectMaximumDelay: Duration = .seconds(30),
+        limits: XMLStreamLimits = XMLStreamLimits()
+    ) {
+        self.domain = domain
+        self.host = host
+        self.port = port
+        self.secret = secret
+        self.keepaliveInterval = keepaliveInterval
+        self.handshakeTimeout = handshakeTimeout
+        self.reconnectInitialDelay = reconnectInitialDelay
+        self.reconnectMaximumDelay = reconnectMaximumDelay
+        self.limits = limits
+    }
+}

@@ -1,0 +1,187 @@
+import Component
+import Foundation
+import TOMLKit
+import XMLStream
+import XMPPCore
+
+/// Reads `parley.toml` into a `ParleyConfiguration`. Strict on purpose: an
+/// unknown key is an error (it is almost always a typo), and so is a value of
+/// the wrong type or out of range. Nothing starts on a half-valid file.
+public enum ConfigurationLoader {
+    public static func load(path: String) throws(ConfigurationError) -> ParleyConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(file: path, key: nil, problem: "cannot read the file (\(error.localizedDescription))")
+        }
+        let baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try parse(text, file: path, baseDirectory: baseDirectory)
+    }
+
+    public static func parse(_ text: String, file: String, baseDirectory: String) throws(ConfigurationError) -> ParleyConfiguration {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigurationError(
+                file: file, key: nil,
+                problem: "not valid TOML: \(error.description) at line \(error.source.begin.line), column \(error.source.begin.column)")
+        } catch {
+            throw ConfigurationError(file: file, key: nil, problem: "not valid TOML: \(error)")
+        }
+        var top = TableReader(table: root, path: nil, file: file)
+        var componentTable = try top.requiredTable("component")
+        var storageTable = try top.requiredTable("storage")
+        let serviceTable = try top.optionalTable("service")
+        try top.rejectUnknownKeys()
+
+        let component = try readComponent(&componentTable, baseDirectory: baseDirectory)
+        try componentTable.rejectUnknownKeys()
+
+        let database = try storageTable.requiredString("database")
+        guard !database.isEmpty else {
+            throw storageTable.error("database", "must not be empty")
+        }
+        try storageTable.rejectUnknownKeys()
+
+        var service = ServiceConfiguration()
+        if var serviceTable {
+            service.name = try serviceTable.optionalString("name") ?? service.name
+            try serviceTable.rejectUnknownKeys()
+        }
+        return ParleyConfiguration(
+            component: component,
+            storage: StorageConfiguration(databasePath: absolute(database, base: baseDirectory)),
+            service: service)
+    }
+
+    private static func readComponent(
+        _ table: inout TableReader, baseDirectory: String
+    ) throws(ConfigurationError) -> ComponentConfiguration {
+        let domain = try table.requiredString("domain")
+        do {
+            let jid = try JID(domain)
+            guard jid.localpart == nil, jid.resourcepart == nil else {
+                throw table.error("domain", "must be a bare domain such as rooms.example.org, got '\(domain)'")
+            }
+        } catch let error as JIDError {
+            throw table.error("domain", "'\(domain)' is not a valid domain: \(error)")
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw table.error("domain", "\(error)")
+        }
+        let host = try table.optionalString("host") ?? "127.0.0.1"
+        let port = try table.optionalInt("port", in: 1...65535) ?? 5347
+        let inlineSecret = try table.optionalString("secret")
+        let secretFile = try table.optionalString("secret_file")
+        let secret: String
+        switch (inlineSecret, secretFile) {
+        case (.some, .some):
+            throw table.error("secret", "give either 'secret' or 'secret_file', not both")
+        case (nil, nil):
+            throw table.error("secret", "missing: give 'secret' or 'secret_file'")
+        case (.some(let value), nil):
+            secret = value
+        case (nil, .some(let file)):
+            let path = absolute(file, base: baseDirectory)
+            guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw table.error("secret_file", "cannot read '\(path)'")
+            }
+            secret = contents.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard !secret.isEmpty else {
+            throw table.error(secretFile == nil ? "secret" : "secret_file", "the secret is empty")
+        }
+        let keepalive = try table.optionalInt("keepalive_seconds", in: 5...3600) ?? 60
+        let reconnectMaximum = try table.optionalInt("reconnect_max_seconds", in: 1...3600) ?? 30
+        let maxStanzaBytes = try table.optionalInt("max_stanza_bytes", in: 4096...(64 * 1024 * 1024)) ?? 256 * 1024
+        return ComponentConfiguration(
+            domain: domain.lowercased(), host: host, port: port, secret: secret,
+            keepaliveInterval: .seconds(keepalive),
+            reconnectMaximumDelay: .seconds(reconnectMaximum),
+            limits: XMLStreamLimits(maxStanzaBytes: maxStanzaBytes))
+    }
+
+    static func absolute(_ path: String, base: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
+    }
+}
+
+/// Reads one TOML table, remembering which keys were used so that the rest can be reported as unknown.
+struct TableReader {
+    let table: TOMLTable
+    let path: String?
+    let file: String
+    private var used: Set<String> = []
+
+    init(table: TOMLTable, path: String?, file: String) {
+        self.table = table
+        self.path = path
+        self.file = file
+    }
+
+    func qualified(_ key: String) -> String {
+        path.map { "\($0).\(key)" } ?? key
+    }
+
+    func error(_ key: String, _ problem: String) -> ConfigurationError {
+        ConfigurationError(file: file, key: qualified(key), problem: problem)
+    }
+
+    private mutating func value(_ key: String) -> TOMLValueConvertible? {
+        used.insert(key)
+        return table[key]
+    }
+
+    private func typeMismatch(_ key: String, expected: String, got value: TOMLValueConvertible) -> ConfigurationError {
+        error(key, "expected \(expected), got \(String(describing: value.type)) \(value.debugDescription)")
+    }
+
+    mutating func requiredTable(_ key: String) throws(ConfigurationError) -> TableReader {
+        guard let table = try optionalTable(key) else {
+            throw error(key, "missing: the file needs a [\(qualified(key))] table")
+        }
+        return table
+    }
+
+    mutating func optionalTable(_ key: String) throws(ConfigurationError) -> TableReader? {
+        guard let value = value(key) else { return nil }
+        guard let table = value.table else { throw typeMismatch(key, expected: "a table", got: value) }
+        return TableReader(table: table, path: qualified(key), file: file)
+    }
+
+    mutating func requiredString(_ key: String) throws(ConfigurationError) -> String {
+        guard let string = try optionalString(key) else { throw error(key, "missing: this key is required") }
+        return string
+    }
+
+    mutating func optionalString(_ key: String) throws(ConfigurationError) -> String? {
+        guard let value = value(key) else { return nil }
+        guard let string = value.string else { throw typeMismatch(key, expected: "a string", got: value) }
+        return string
+    }
+
+    mutating func optionalInt(_ key: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard let value = value(key) else { return nil }
+        guard let int = value.int else { throw typeMismatch(key, expected: "an integer", got: value) }
+        guard range.contains(int) else {
+            throw error(key, "\(int) is out of range (\(range.lowerBound)...\(range.upperBound))")
+        }
+        return int
+    }
+
+    mutating func optionalBool(_ key: String) throws(ConfigurationError) -> Bool? {
+        guard let value = value(key) else { return nil }
+        guard let bool = value.bool else { throw typeMismatch(key, expected: "true or false", got: value) }
+        return bool
+    }
+
+    func rejectUnknownKeys() throws(ConfigurationError) {
+        for key in table.keys.sorted() where !used.contains(key) {
+            throw error(key, "unknown key")
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Component
+import Logging
+import XMLStream
+import XMPPCore
+
+/// The first stop of every stanza from the server: parses it once, then hands
+/// it on by the kind of address it is for — the service JID, a room JID or an
+/// occupant JID. Every request that cannot be served gets its stanza error here.
+public struct Router: ComponentStanzaHandler {
+    /// What a `to` address names on this service.
+    public enum Destination: Sendable, Hashable {
+        case service
+        case room(JID)
+        case occupant(JID)
+        /// An address on some other domain, or a resource on the bare domain.
+        case elsewhere
+    }
+
+    public let domain: JID
+    private let iqHandlers: [String: any ServiceIQHandler]
+    private let logger: Logger
+
+    public init(domain: JID, serviceName: String, logger: Logger) {
+        let features: [any ServiceIQHandler] = [Ping(), SoftwareVersion(), ServiceDiscoItems()]
+        let disco = ServiceDiscoInfo(name: serviceName, features: features.flatMap(\.discoFeatures))
+        var handlers: [String: any ServiceIQHandler] = [:]
+        for handler in features + [disco] {
+            precondition(handlers[handler.namespace] == nil, "two handlers for \(handler.namespace)")
+            handlers[handler.namespace] = handler
+        }
+        self.domain = domain
+        self.iqHandlers = handlers
+        self.logger = logger
+    }
+
+    public func destination(of jid: JID) -> Destination {
+        guard jid.domainpart == domain.domainpart else { return .elsewhere }
+        switch (jid.localpart, jid.resourcepart) {
+        case (nil, nil): return .service
+        case (.some, nil): return .room(jid)
+        case (.some, .some): return .occupant(jid)
+        case (nil, .some): return .elsewhere
+        }
+    }
+
+    public func handle(_ element: XMLElement) async -> [XMLElement] {
+        let stanza: Stanza
+        do {
+            stanza = try Stanza(parsing: element)
+        } catch {
+            logger.debug("unusable stanza from \(element[attribute: "from"] ?? "?"): \(error.error)")
+            return error.canReply ? [error.error.reply(to: element, from: domain.description)] : []
+        }
+        switch destination(of: stanza.to) {
+        case .service:
+            return await handleForService(stanza)
+        case .room, .occupant:
+            return refuse(stanza, StanzaError(.itemNotFound, text: "no such room"))
+        case .elsewhere:
+            return refuse(stanza, StanzaError(.itemNotFound, text: "\(stanza.to) is not served here"))
+        }
+    }
+
+    private func handleForService(_ stanza: Stanza) async -> [XMLElement] {
+        switch stanza {
+        case .iq(let iq):
+            guard iq.isRequest else { return [] }
+            guard let payload = iq.payload, let handler = iqHandlers[payload.namespace],
+                  handler.types.contains(iq.type) else {
+                // RFC 6120 §8.4: an IQ nobody here understands.
+                return [iq.error(StanzaError(.serviceUnavailable))]
+            }
+            do {
+                return [iq.result(try await handler.handle(iq))]
+            } catch {
+                return [iq.error(error)]
+            }
+        case .message(let message):
+            guard message.type != .error else { return [] }
+            return [StanzaError(.serviceUnavailable, text: "the service does not take messages").reply(to: message.element)]
+        case .presence:
+            // Presence to the service itself means nothing here (RFC 6121 §4.3: ignoring it is allowed).
+            return []
+        }
+    }
+
+    /// The error reply, unless the stanza is one that must not be answered.
+    private func refuse(_ stanza: Stanza, _ error: StanzaError) -> [XMLElement] {
+        switch stanza {
+        case .iq(let iq) where !iq.isRequest: return []
+        case .message(let message) where message.type == .error: return []
+        case .presence(let presence) where presence.type == .error: return []
+        default: return [error.reply(to: stanza.element)]
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Service
+
+/// The `parley` command line (DESIGN.md §4).
+@main
+struct Parley: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parley",
+        abstract: "Persistent group chat for XMPP, attached to your server as a component.",
+        version: ParleyVersion.current,
+        subcommands: [Run.self, CheckConfig.self])
+}
+
+/// Options every subcommand shares.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "Path of the TOML configuration file.")
+    var config: String
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: LogLevelArgument = LogLevelArgument(level: .info)
+
+    func bootstrapLogging() {
+        let level = logLevel.level
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
+    /// Loads the configuration or exits with status 2 and a message that names the file and key.
+    func loadConfiguration(logger: Logger) throws -> ParleyConfiguration {
+        do {
+            return try ConfigurationLoader.load(path: config)
+        } catch {
+            logger.critical("configuration error: \(error)")
+            throw ExitCode(2)
+        }
+    }
+}
+
+struct LogLevelArgument: ExpressibleByArgument {
+    let level: Logger.Level
+
+    init(level: Logger.Level) {
+        self.level = level
+    }
+
+    init?(argument: String) {
+        guard let level = Logger.Level(rawValue: argument.lowercased()) else { return nil }
+        self.level = level
+    }
+
+    static var allValueStrings: [String] { Logger.Level.allCases.map(\.rawValue) }
+    var defaultValueDescription: String { level.rawValue }
+}
+
+extension Parley {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the service until SIGTERM or SIGINT.")
+
+        @OptionGroup var options: CommonOptions
+
+        func run() async throws {
+            options.bootstrapLogging()
+            let logger = Logger(label: "parley")
+            let configuration = try options.loadConfiguration(logger: logger)
+            let service = ParleyService(configuration: configuration, logger: logger)
+            let task = Task { try await service.run() }
+            let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { signal in
+                logger.notice("received signal \(signal); shutting down")
+                task.cancel()
+            }
+            defer { signals.cancel() }
+            do {
+                try await task.value
+            } catch {
+                logger.critical("stopping: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct CheckConfig: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check-config", abstract: "Validate the configuration file and exit (status 2 if it is wrong).")
+
+        @OptionGroup var options: CommonOptions
+
+        func run() async throws {
+            options.bootstrapLogging()
+            let logger = Logger(label: "parley")
+            let configuration = try options.loadConfiguration(logger: logger)
+            print("\(options.config): OK (component \(configuration.component.domain) via \(configuration.component.host):\(configuration.component.port), database \(configuration.storage.databasePath))")
+        }
+    }
+}
