@@ -120,6 +120,11 @@ class Client:
         """Drop the connection now and stop any reconnection attempt."""
         self.xmpp.cancel_connection_attempt()
         self.xmpp.abort()
+        # slixmpp leaves its outgoing-filter task running after a disconnect; cancel it
+        # so that it is not destroyed while pending when the client is collected.
+        filters = getattr(self.xmpp, "_run_out_filters", None)
+        if filters is not None and not filters.done():
+            filters.cancel()
 
     async def disconnect(self, timeout: float = 3.0) -> None:
         if self.xmpp.transport is None:
@@ -156,7 +161,7 @@ class Client:
         except IqError as error:
             return error.iq
         except IqTimeout:
-            raise XMPPTimeout(f"{self.name}: no reply within {timeout} s to {iq}") from None
+            raise XMPPTimeout(f"{self.name}: no reply within {timeout} s to {_short(iq)}") from None
 
     async def get(self, to: str, payload=None, timeout: float = DEFAULT_TIMEOUT) -> Iq:
         return await self.send_iq(self.new_iq("get", to, payload), timeout)
@@ -235,7 +240,7 @@ class Client:
                     return stanza
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                seen = "\n  ".join(str(s)[:300] for s in self._mailbox[-5:]) or "(nothing)"
+                seen = "\n  ".join(_short(s, 300) for s in self._mailbox[-5:]) or "(nothing)"
                 raise XMPPTimeout(f"{self.name}: no {what or kind} within {timeout} s; "
                                   f"last received:\n  {seen}")
             self._arrived.clear()
@@ -251,6 +256,11 @@ class Client:
     async def expect_presence(self, predicate=lambda s: True, timeout: float = DEFAULT_TIMEOUT,
                               what: str = "") -> Presence:
         return await self.expect("presence", predicate, timeout, what or "matching presence")
+
+
+def _short(stanza, limit: int = 600) -> str:
+    text = str(stanza)
+    return text if len(text) <= limit else f"{text[:limit]}... [{len(text)} chars]"
 
 
 def error_of(stanza: ElementBase) -> tuple[str, str]:

@@ -18,6 +18,7 @@ import asyncio
 import inspect
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -31,6 +32,12 @@ from harness.procs import format_tail  # noqa: E402
 from harness.xmpp import Client, XMPPTimeout  # noqa: E402
 
 TEST_TIMEOUT = float(os.environ.get("INTEROP_TEST_TIMEOUT", "60"))
+
+# run-tests.sh starts pytest in the background, and a non-interactive shell starts
+# background commands with SIGINT ignored; restore Ctrl-C so that an interrupted run
+# still tears Prosody and Parley down.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class _Session:
@@ -116,19 +123,25 @@ def stack(interop_loop) -> Stack:
 
 @pytest.fixture(autouse=True)
 def service_processes_alive(request):
-    """Fail a test early if Prosody or Parley is gone, and flag a test after which one died."""
+    """Before each test: Prosody must be up, and a Parley that died in an earlier test is
+    started again (so one crash does not hide the rest). After each test: a child that
+    died during it makes the test error. Log tails are in the "interop logs" section."""
     if "stack" not in request.fixturenames:
         yield
         return
     the_stack: Stack = request.getfixturevalue("stack")
-    problems = the_stack.problems()
-    if problems:
-        pytest.fail("; ".join(problems) + "\n" + the_stack.describe_logs(), pytrace=False)
+    if not the_stack.prosody.running():
+        pytest.exit("Prosody is gone: " + "; ".join(the_stack.problems()), returncode=1)
+    if the_stack.parley is not None and not the_stack.parley.running():
+        try:
+            the_stack.start_parley()
+        except HarnessError as error:
+            pytest.exit(f"Parley died and did not come back:\n{error}", returncode=1)
     yield
     problems = the_stack.problems()
     if problems:
-        pytest.fail("during this test: " + "; ".join(problems) + "\n" + the_stack.describe_logs(),
-                    pytrace=False)
+        pytest.fail("during this test: " + "; ".join(problems)
+                    + " (log tails in the 'interop logs' section below)", pytrace=False)
 
 
 @pytest.fixture

@@ -120,6 +120,9 @@ public final class XMLStreamParser {
 
     private var currentByteIndex: Int64 { Int64(XML_GetCurrentByteIndex(parser)) }
 
+    /// Where the event being reported ends: the next unit starts there.
+    private var currentEventEnd: Int64 { currentByteIndex + Int64(XML_GetCurrentByteCount(parser)) }
+
     // MARK: - Names
 
     /// Splits Expat's `uri<sep>local` into namespace and local name.
@@ -201,7 +204,7 @@ public final class XMLStreamParser {
             return
         }
         streamOpened = true
-        unitStart = currentByteIndex
+        unitStart = currentEventEnd
         events.append(.streamOpen(XMLStreamHeader(
             name: name, namespace: namespace,
             contentNamespace: rootDefaultNamespace,
@@ -216,7 +219,7 @@ public final class XMLStreamParser {
         }
         flushText(into: &element)
         if stack.isEmpty {
-            unitStart = currentByteIndex
+            unitStart = currentEventEnd
             events.append(.element(element))
         } else {
             stack[stack.count - 1].children.append(.element(element))
