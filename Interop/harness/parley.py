@@ -27,6 +27,7 @@ def write_parley_config(path: Path, domain: str, port: int, secret: str, databas
         "\n"
         "[storage]\n"
         f"database = {_toml_string(str(database.resolve()))}\n")
+    path.chmod(0o600)  # it holds the component secret
     return path
 
 

@@ -114,6 +114,7 @@ class ProsodyServer:
             "COMPONENT_DOMAIN": self.component_domain,
             "COMPONENT_SECRET": self.component_secret,
         }))
+        self.config_path.chmod(0o600)  # it holds the component secret
         return self.config_path
 
     def write_accounts(self, accounts: Mapping[str, str], overwrite: bool = True) -> list[str]:

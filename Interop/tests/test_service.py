@@ -38,7 +38,7 @@ def unknown_query() -> ET.Element:
 async def assert_service_answers_ping(client: Client, service: str) -> None:
     """The component link is still up: a ping to the service gets a result from it."""
     reply = await client.ping(service)
-    assert reply["type"] == "result", f"ping after the odd stanza failed: {reply}"
+    assert reply["type"] == "result", f"the service no longer answers a ping with a result: {reply}"
     assert reply["from"].full == service
 
 

@@ -1,0 +1,121 @@
+import Foundation
+import Service
+import Testing
+
+@Suite("Configuration loading")
+struct ConfigurationLoaderTests {
+    static let valid = """
+        [component]
+        domain = "Rooms.Example.ORG"
+        host = "10.0.0.1"
+        port = 5348
+        secret = "s3cret"
+
+        [storage]
+        database = "var/parley.sqlite"
+        """
+
+    private func parse(_ text: String) throws(ConfigurationError) -> ParleyConfiguration {
+        try ConfigurationLoader.parse(text, file: "/etc/parley/parley.toml", baseDirectory: "/etc/parley")
+    }
+
+    private func error(_ text: String) -> ConfigurationError? {
+        do {
+            _ = try parse(text)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test("a valid file gives every value, with defaults and relative paths resolved")
+    func valid() throws {
+        let configuration = try parse(Self.valid)
+        #expect(configuration.component.domain == "rooms.example.org")
+        #expect(configuration.component.host == "10.0.0.1")
+        #expect(configuration.component.port == 5348)
+        #expect(configuration.component.secret == "s3cret")
+        #expect(configuration.component.keepaliveInterval == .seconds(60))
+        #expect(configuration.component.limits.maxStanzaBytes == 256 * 1024)
+        #expect(configuration.storage.databasePath == "/etc/parley/var/parley.sqlite")
+        #expect(configuration.service.name == "Parley rooms")
+    }
+
+    @Test("the documented example in Config/ is valid")
+    func documentedExample() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Config/parley.toml").standardizedFileURL.path
+        let configuration = try ConfigurationLoader.load(path: path)
+        #expect(configuration.component.domain == "rooms.localhost")
+    }
+
+    @Test("a missing table or key names the key")
+    func missing() {
+        #expect(error("[storage]\ndatabase = \"x\"") == ConfigurationError(
+            file: "/etc/parley/parley.toml", key: "component", problem: "missing: the file needs a [component] table"))
+        let noDomain = Self.valid.replacingOccurrences(of: "domain = \"Rooms.Example.ORG\"\n", with: "")
+        #expect(error(noDomain)?.key == "component.domain")
+        let noSecret = Self.valid.replacingOccurrences(of: "secret = \"s3cret\"\n", with: "")
+        #expect(error(noSecret)?.key == "component.secret")
+        let noDatabase = Self.valid.replacingOccurrences(of: "database = \"var/parley.sqlite\"", with: "")
+        #expect(error(noDatabase)?.key == "storage.database")
+    }
+
+    @Test("a wrong type names the key, what was expected and what was found")
+    func wrongType() throws {
+        let text = Self.valid.replacingOccurrences(of: "port = 5348", with: "port = \"5348\"")
+        let problem = try #require(error(text))
+        #expect(problem.key == "component.port")
+        #expect(problem.problem.contains("expected an integer"))
+        #expect(problem.description.hasPrefix("/etc/parley/parley.toml: key 'component.port':"))
+        #expect(error(Self.valid.replacingOccurrences(of: "[storage]\n", with: "storage = 1\n[x]\n"))?.key == "storage")
+    }
+
+    @Test("an unknown key is an error, at any level")
+    func unknownKey() {
+        #expect(error(Self.valid + "\nextra = 1\n")?.key == "storage.extra")
+        #expect(error("typo = 1\n" + Self.valid)?.key == "typo")
+        #expect(error(Self.valid.replacingOccurrences(of: "port = 5348", with: "prot = 5348"))?.key == "component.prot")
+    }
+
+    @Test("values out of range are refused")
+    func ranges() {
+        #expect(error(Self.valid.replacingOccurrences(of: "port = 5348", with: "port = 70000"))?.key == "component.port")
+        #expect(error(Self.valid.replacingOccurrences(of: "port = 5348", with: "port = 5348\nkeepalive_seconds = 1"))?.key
+            == "component.keepalive_seconds")
+    }
+
+    @Test("the domain must be a bare domain")
+    func domain() {
+        #expect(error(Self.valid.replacingOccurrences(of: "Rooms.Example.ORG", with: "rooms@example.org"))?.key == "component.domain")
+        #expect(error(Self.valid.replacingOccurrences(of: "Rooms.Example.ORG", with: "bad domain"))?.key == "component.domain")
+    }
+
+    @Test("secret and secret_file: exactly one, and the file must be readable")
+    func secretFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parley-config-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "  from-file\n".write(to: directory.appendingPathComponent("secret"), atomically: true, encoding: .utf8)
+        let withFile = Self.valid.replacingOccurrences(of: "secret = \"s3cret\"", with: "secret_file = \"secret\"")
+        let configuration = try ConfigurationLoader.parse(withFile, file: "p.toml", baseDirectory: directory.path)
+        #expect(configuration.component.secret == "from-file")
+
+        let both = Self.valid.replacingOccurrences(of: "secret = \"s3cret\"", with: "secret = \"a\"\nsecret_file = \"secret\"")
+        #expect(error(both)?.key == "component.secret")
+        let missingFile = Self.valid.replacingOccurrences(of: "secret = \"s3cret\"", with: "secret_file = \"/nonexistent/secret\"")
+        #expect(error(missingFile)?.key == "component.secret_file")
+    }
+
+    @Test("TOML syntax errors give the line")
+    func syntax() {
+        let problem = error("[component\n")
+        #expect(problem?.key == nil)
+        #expect(problem?.problem.contains("line 1") == true)
+    }
+
+    @Test("an unreadable file is a configuration error, not a crash")
+    func unreadable() {
+        #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(path: "/nonexistent/parley.toml") }
+    }
+}
