@@ -7,7 +7,8 @@
 # Environment:
 #   PARLEY_BIN     the binary to test (default: <repo>/.build/debug/parley); nothing is built here
 #   SKIP_INSTALL=1 do not run Interop/install-deps.sh first
-#   INTEROP_RUN_DIR, INTEROP_C2S_PORT, INTEROP_COMPONENT_PORT, INTEROP_TEST_TIMEOUT: see tests/conftest.py
+#   INTEROP_RUN_DIR, INTEROP_KEEP_RUN_DIR=1, INTEROP_C2S_PORT, INTEROP_COMPONENT_PORT,
+#   INTEROP_TEST_TIMEOUT: see tests/conftest.py (a failing run always keeps its run directory)
 #
 # Exits with pytest's status. Whatever happens, no Prosody or Parley started here is left
 # running: the harness stops them, and this script kills any that a crashed run left behind.
@@ -70,7 +71,7 @@ finish() {
     fi
     stop_leftovers
     if [[ $created_run_dir == 1 ]]; then
-        if [[ $status == 0 ]]; then
+        if [[ $status == 0 && "${INTEROP_KEEP_RUN_DIR:-0}" != "1" ]]; then
             rm -rf "$INTEROP_RUN_DIR"
         else
             echo "run-tests: logs and data kept in $INTEROP_RUN_DIR" >&2

@@ -112,6 +112,12 @@ public final class ComponentClient: Sendable {
                             if !replies.isEmpty {
                                 try await outbound.write(Self.encode(replies, allocator: rawChannel.allocator))
                             }
+                        case .reject(let stanza, let reason):
+                            logger.notice("skipped a stanza from \(stanza[attribute: "from"] ?? "?"): \(reason)")
+                            let replies = await handler.handleRejected(stanza, reason: reason)
+                            if !replies.isEmpty {
+                                try await outbound.write(Self.encode(replies, allocator: rawChannel.allocator))
+                            }
                         case .end(let failure):
                             return failure
                         }

@@ -46,6 +46,8 @@ public struct ComponentSession: Sendable {
         case becameReady(streamID: String)
         /// Hand this stanza to the service.
         case deliver(XMLElement)
+        /// Tell the service that this stanza broke a limit and was skipped.
+        case reject(XMLElement, reason: XMLStreamError)
         /// The stream is over; any final text to write has been given in a `.send` before.
         case end(ComponentFailure)
     }
@@ -81,6 +83,9 @@ public struct ComponentSession: Sendable {
             return receiveHeader(header)
         case .event(.element(let element)):
             return receiveElement(element)
+        case .event(.rejected(let stanza, let reason)):
+            guard state == .ready else { return violate(StreamError(reason)) }
+            return [.reject(stanza, reason: reason)]
         }
     }
 

@@ -6,4 +6,8 @@ public protocol ComponentStanzaHandler: Sendable {
     /// order. The next stanza is not read until this returns, which is what
     /// carries the server's back-pressure through to the service.
     func handle(_ stanza: XMLElement) async -> [XMLElement]
+
+    /// Answers a stanza the parser skipped because it broke a limit; only its
+    /// name and addressing attributes are left.
+    func handleRejected(_ stanza: XMLElement, reason: XMLStreamError) async -> [XMLElement]
 }

@@ -61,6 +61,16 @@ public struct Router: ComponentStanzaHandler {
         }
     }
 
+    /// A stanza the parser skipped for breaking a size or depth limit: its
+    /// sender is told with `policy-violation`, and the link goes on.
+    public func handleRejected(_ element: XMLElement, reason: XMLStreamError) async -> [XMLElement] {
+        let type = element[attribute: "type"]
+        guard type != "error", !(element.name == "iq" && type == "result"),
+              let from = element[attribute: "from"], (try? JID(from)) != nil else { return [] }
+        let replyFrom = element[attribute: "to"].flatMap { try? JID($0) }?.description ?? domain.description
+        return [StanzaError(.policyViolation, text: "stanza refused: \(reason)").reply(to: element, from: replyFrom)]
+    }
+
     private func handleForService(_ stanza: Stanza) async -> [XMLElement] {
         switch stanza {
         case .iq(let iq):

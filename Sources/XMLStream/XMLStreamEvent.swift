@@ -23,5 +23,10 @@ public struct XMLStreamHeader: Sendable, Hashable {
 public enum XMLStreamEvent: Sendable, Hashable {
     case streamOpen(XMLStreamHeader)
     case element(XMLElement)
+    /// A top-level element that broke a limit (`stanzaTooLarge` or `tooDeep`).
+    /// It was skipped to its end tag in constant memory; only its name and
+    /// addressing attributes (from, to, id, type, xml:lang) are kept, so that
+    /// its sender can be told while the stream goes on.
+    case rejected(XMLElement, reason: XMLStreamError)
     case streamClose
 }

@@ -4,15 +4,15 @@ import CExpat
 /// the stream header, each complete top-level element and the stream close come out.
 ///
 /// It enforces the restricted XML of RFC 6120 §11 (no DTD, comments, processing
-/// instructions or entities beyond the predefined five, UTF-8 only) and the
-/// configured limits. The first violation is sticky: `error` is set, the events
-/// before it are still returned, and later input is ignored.
+/// instructions or entities beyond the predefined five, UTF-8 only): the first
+/// violation is sticky, `error` is set, the events before it are still
+/// returned, and later input is ignored. A stanza over the size or depth limit
+/// is not fatal: it is skipped and reported as `.rejected`, so that one bad
+/// stanza from one sender does not end the stream for everyone.
 ///
 /// Not thread-safe: one parser belongs to one connection and is fed from one
 /// event loop (Expat calls back on the feeding thread).
 public final class XMLStreamParser {
-    /// The namespace-separator byte Expat puts between URI and local name.
-    private static let separator: UInt8 = 0x1F
     /// Input is handed to Expat in slices of at most this size so that the size
     /// limit is checked before a huge write is buffered whole.
     private static let sliceBytes = 16 * 1024
@@ -21,21 +21,13 @@ public final class XMLStreamParser {
     public let streamName: String
     public let streamNamespace: String
     /// The first error met; once set, the stream is over.
-    public private(set) var error: XMLStreamError?
+    @exclusivity(unchecked) public private(set) var error: XMLStreamError?
 
-    private let namespaceAliases: [String: String]
     private let parser: XML_Parser
-    private var stack: [XMLElement] = []
-    private var text: [UInt8] = []
-    private var events: [XMLStreamEvent] = []
-    private var streamOpened = false
-    private var rootDefaultNamespace = ""
-    /// Where the unit now being parsed (a stanza, or the gap before one) began.
-    private var unitStart: Int64 = 0
+    // Confined to the feeding thread (see above) and touched on every Expat
+    // callback: the dynamic exclusivity check would cost ~10 % of parsing.
+    @exclusivity(unchecked) private var builder: XMLTreeBuilder
     private var bytesFed: Int64 = 0
-    /// Namespace URIs repeat on every stanza; reusing their Strings saves an
-    /// allocation and a UTF-8 validation per element.
-    private var namespaceCache: [(bytes: [UInt8], string: String)] = []
 
     /// - Parameter namespaceAliases: namespaces to report under another name; a
     ///   component stream maps `jabber:component:accept` to `jabber:client` so
@@ -48,9 +40,11 @@ public final class XMLStreamParser {
     ) {
         self.streamName = streamName
         self.streamNamespace = streamNamespace
-        self.namespaceAliases = namespaceAliases
         self.limits = limits
-        guard let parser = XML_ParserCreateNS("UTF-8", XML_Char(bitPattern: Self.separator)) else {
+        builder = XMLTreeBuilder(
+            limits: limits, streamName: streamName, streamNamespace: streamNamespace,
+            namespaceAliases: namespaceAliases)
+        guard let parser = XML_ParserCreateNS("UTF-8", XML_Char(bitPattern: XMLTreeBuilder.separator)) else {
             fatalError("Expat could not allocate a parser")
         }
         self.parser = parser
@@ -75,7 +69,9 @@ public final class XMLStreamParser {
             bytesFed += Int64(count)
             if status == XML_STATUS_ERROR {
                 if error == nil { error = expatError() }
-            } else if bytesFed - unitStart > Int64(limits.maxStanzaBytes) {
+            } else if bytesFed - builder.progress > Int64(limits.maxStanzaBytes) {
+                // One token (a start tag, say) larger than any stanza may be:
+                // Expat would buffer it whole, so the stream ends here.
                 error = .stanzaTooLarge(limit: limits.maxStanzaBytes)
             }
         }
@@ -92,9 +88,7 @@ public final class XMLStreamParser {
     }
 
     private func takeEvents() -> [XMLStreamEvent] {
-        var taken: [XMLStreamEvent] = []
-        swap(&taken, &events)
-        return taken
+        builder.takeEvents()
     }
 
     private func fail(_ failure: XMLStreamError) {
@@ -123,140 +117,31 @@ public final class XMLStreamParser {
     /// Where the event being reported ends: the next unit starts there.
     private var currentEventEnd: Int64 { currentByteIndex + Int64(XML_GetCurrentByteCount(parser)) }
 
-    // MARK: - Names
-
-    /// Splits Expat's `uri<sep>local` into namespace and local name.
-    private func splitName(_ raw: UnsafePointer<XML_Char>) -> (namespace: String, local: String) {
-        let bytes = UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self)
-        var length = 0
-        var separatorAt = -1
-        while bytes[length] != 0 {
-            if bytes[length] == Self.separator { separatorAt = length }
-            length += 1
-        }
-        if separatorAt < 0 {
-            return ("", String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self))
-        }
-        let namespace = cachedNamespace(UnsafeBufferPointer(start: bytes, count: separatorAt))
-        let local = String(
-            decoding: UnsafeBufferPointer(start: bytes + separatorAt + 1, count: length - separatorAt - 1),
-            as: UTF8.self)
-        return (namespace, local)
-    }
-
-    private func cachedNamespace(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        for entry in namespaceCache where entry.bytes.count == bytes.count {
-            if entry.bytes.withUnsafeBufferPointer({ $0.elementsEqual(bytes) }) { return entry.string }
-        }
-        let decoded = String(decoding: bytes, as: UTF8.self)
-        let string = namespaceAliases[decoded] ?? decoded
-        if namespaceCache.count >= 16 { namespaceCache.removeFirst() }
-        namespaceCache.append((Array(bytes), string))
-        return string
-    }
-
-    private func attributeName(_ raw: UnsafePointer<XML_Char>) -> String {
-        let (namespace, local) = splitName(raw)
-        if namespace.isEmpty { return local }
-        if namespace == "http://www.w3.org/XML/1998/namespace" { return "xml:" + local }
-        return "{\(namespace)}\(local)"
-    }
-
-    // MARK: - Events
+    // MARK: - Callbacks
 
     fileprivate func startElement(
-        _ rawName: UnsafePointer<XML_Char>, _ rawAttributes: UnsafeMutablePointer<UnsafePointer<XML_Char>?>?
+        _ name: UnsafePointer<XML_Char>, _ attributes: UnsafeMutablePointer<UnsafePointer<XML_Char>?>?
     ) {
         guard error == nil else { return }
-        let (namespace, name) = splitName(rawName)
-        var attributes: [XMLAttribute] = []
-        if let rawAttributes {
-            var index = 0
-            while let key = rawAttributes[index], let value = rawAttributes[index + 1] {
-                attributes.append(XMLAttribute(name: attributeName(key), value: String(cString: value)))
-                index += 2
-            }
-        }
-        guard streamOpened else {
-            openStream(name: name, namespace: namespace, attributes: attributes)
-            return
-        }
-        if stack.isEmpty {
-            unitStart = currentByteIndex
-            text.removeAll(keepingCapacity: true)
-        } else {
-            flushText()
-        }
-        guard stack.count < limits.maxDepth else {
-            fail(.tooDeep(limit: limits.maxDepth))
-            return
-        }
-        guard currentByteIndex - unitStart <= Int64(limits.maxStanzaBytes) else {
-            fail(.stanzaTooLarge(limit: limits.maxStanzaBytes))
-            return
-        }
-        stack.append(XMLElement(name, namespace: namespace, attributes: attributes))
-    }
-
-    private func openStream(name: String, namespace: String, attributes: [XMLAttribute]) {
-        guard name == streamName, namespace == streamNamespace else {
-            fail(.invalidNamespace("root element {\(namespace)}\(name)"))
-            return
-        }
-        streamOpened = true
-        unitStart = currentEventEnd
-        events.append(.streamOpen(XMLStreamHeader(
-            name: name, namespace: namespace,
-            contentNamespace: rootDefaultNamespace,
-            attributes: attributes)))
+        let position = currentByteIndex
+        let failure = builder.startElement(
+            name, attributes, attributeCount: Int(XML_GetSpecifiedAttributeCount(parser)) / 2,
+            position: position, end: position + Int64(XML_GetCurrentByteCount(parser)))
+        if let failure { fail(failure) }
     }
 
     fileprivate func endElement() {
         guard error == nil else { return }
-        guard var element = stack.popLast() else {
-            events.append(.streamClose)
-            return
-        }
-        flushText(into: &element)
-        if stack.isEmpty {
-            unitStart = currentEventEnd
-            events.append(.element(element))
-        } else {
-            stack[stack.count - 1].children.append(.element(element))
-        }
+        builder.endElement(end: currentEventEnd)
     }
 
     fileprivate func characterData(_ bytes: UnsafePointer<XML_Char>, _ length: Int32) {
         guard error == nil else { return }
-        guard !stack.isEmpty else {
-            // Whitespace between stanzas (keepalives) is not part of any stanza.
-            unitStart = currentByteIndex + Int64(length)
-            return
-        }
-        guard currentByteIndex + Int64(length) - unitStart <= Int64(limits.maxStanzaBytes) else {
-            fail(.stanzaTooLarge(limit: limits.maxStanzaBytes))
-            return
-        }
-        UnsafeRawPointer(bytes).withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
-            text.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length)))
-        }
-    }
-
-    private func flushText() {
-        guard !text.isEmpty, !stack.isEmpty else { return }
-        flushText(into: &stack[stack.count - 1])
-    }
-
-    private func flushText(into element: inout XMLElement) {
-        guard !text.isEmpty else { return }
-        element.children.append(.text(String(decoding: text, as: UTF8.self)))
-        text.removeAll(keepingCapacity: true)
+        builder.characterData(bytes, count: Int(length), end: currentByteIndex + Int64(length))
     }
 
     fileprivate func namespaceDeclared(prefix: UnsafePointer<XML_Char>?, uri: UnsafePointer<XML_Char>?) {
-        if !streamOpened, prefix == nil, let uri {
-            rootDefaultNamespace = String(cString: uri)
-        }
+        builder.namespaceDeclared(prefix: prefix, uri: uri)
     }
 
     fileprivate func xmlDeclaration(encoding: UnsafePointer<XML_Char>?) {
@@ -276,35 +161,38 @@ public final class XMLStreamParser {
             parser,
             { userData, name, attributes in
                 guard let name else { return }
-                XMLStreamParser.from(userData)?.startElement(name, attributes)
+                XMLStreamParser.with(userData) { $0.startElement(name, attributes) }
             },
-            { userData, _ in XMLStreamParser.from(userData)?.endElement() })
+            { userData, _ in XMLStreamParser.with(userData) { $0.endElement() } })
         XML_SetCharacterDataHandler(parser) { userData, bytes, length in
             guard let bytes else { return }
-            XMLStreamParser.from(userData)?.characterData(bytes, length)
+            XMLStreamParser.with(userData) { $0.characterData(bytes, length) }
         }
         XML_SetStartNamespaceDeclHandler(parser) { userData, prefix, uri in
-            XMLStreamParser.from(userData)?.namespaceDeclared(prefix: prefix, uri: uri)
+            XMLStreamParser.with(userData) { $0.namespaceDeclared(prefix: prefix, uri: uri) }
         }
         XML_SetXmlDeclHandler(parser) { userData, _, encoding, _ in
-            XMLStreamParser.from(userData)?.xmlDeclaration(encoding: encoding)
+            XMLStreamParser.with(userData) { $0.xmlDeclaration(encoding: encoding) }
         }
         XML_SetStartDoctypeDeclHandler(parser) { userData, _, _, _, _ in
-            XMLStreamParser.from(userData)?.restricted("document type declaration")
+            XMLStreamParser.with(userData) { $0.restricted("document type declaration") }
         }
         XML_SetCommentHandler(parser) { userData, _ in
-            XMLStreamParser.from(userData)?.restricted("comment")
+            XMLStreamParser.with(userData) { $0.restricted("comment") }
         }
         XML_SetProcessingInstructionHandler(parser) { userData, _, _ in
-            XMLStreamParser.from(userData)?.restricted("processing instruction")
+            XMLStreamParser.with(userData) { $0.restricted("processing instruction") }
         }
         XML_SetEntityDeclHandler(parser) { userData, _, _, _, _, _, _, _, _ in
-            XMLStreamParser.from(userData)?.restricted("entity declaration")
+            XMLStreamParser.with(userData) { $0.restricted("entity declaration") }
         }
     }
 
-    private static func from(_ userData: UnsafeMutableRawPointer?) -> XMLStreamParser? {
-        guard let userData else { return nil }
-        return Unmanaged<XMLStreamParser>.fromOpaque(userData).takeUnretainedValue()
+    /// Calls `body` on the parser behind Expat's user data. The parser is alive
+    /// for as long as Expat can call back (it frees Expat in `deinit`), so no
+    /// retain is needed around the call.
+    private static func with(_ userData: UnsafeMutableRawPointer?, _ body: (XMLStreamParser) -> Void) {
+        guard let userData else { return }
+        Unmanaged<XMLStreamParser>.fromOpaque(userData)._withUnsafeGuaranteedRef(body)
     }
 }

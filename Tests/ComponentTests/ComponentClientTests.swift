@@ -26,6 +26,10 @@ final class RecordingHandler: ComponentStanzaHandler {
         }
         return [reply]
     }
+
+    func handleRejected(_ stanza: XMLElement, reason: XMLStreamError) async -> [XMLElement] {
+        [StanzaError(.policyViolation, text: "\(reason)").reply(to: stanza)]
+    }
 }
 
 @Suite("Component client against a scripted server", .timeLimit(.minutes(1)))
@@ -146,7 +150,7 @@ struct ComponentClientTests {
         await server.stop()
     }
 
-    @Test("an oversized stanza is a policy violation")
+    @Test("an oversized or too-deep stanza is refused to its sender, and the link stays up")
     func oversized() async throws {
         let server = try await FakeServer.start()
         let client = makeClient(port: server.port)
@@ -155,9 +159,36 @@ struct ComponentClientTests {
         let connection = try await server.connection(0)
         _ = try await connection.acceptHandshake(secret: Self.secret)
         let body = String(repeating: "x", count: 300 * 1024)
-        try await connection.send("<message to='r@rooms.localhost' from='a@localhost/b'><body>\(body)</body></message>")
+        try await connection.send(
+            "<message to='r@rooms.localhost' from='a@localhost/b' id='big'><body>\(body)</body></message>")
+        let refusal = try await connection.nextElement()
+        #expect(refusal[attribute: "id"] == "big")
+        #expect(refusal[attribute: "to"] == "a@localhost/b")
+        #expect(StanzaError(errorStanza: refusal)?.condition == .policyViolation)
+
+        let deep = String(repeating: "<a>", count: 40) + String(repeating: "</a>", count: 40)
+        try await connection.send(
+            "<iq type='get' id='deep' to='rooms.localhost' from='a@localhost/b'><q xmlns='urn:x'>\(deep)</q></iq>")
+        #expect(StanzaError(errorStanza: try await connection.nextElement())?.condition == .policyViolation)
+
+        try await connection.send(Self.ping)
+        #expect(try await connection.nextElement()[attribute: "type"] == "result")
+        #expect(server.connectionCount == 1)
+        await server.stop()
+    }
+
+    @Test("a single token larger than any stanza ends the stream with policy-violation")
+    func runawayToken() async throws {
+        let server = try await FakeServer.start()
+        let client = makeClient(port: server.port)
+        let task = Task { try await client.run() }
+        defer { task.cancel() }
+        let connection = try await server.connection(0)
+        _ = try await connection.acceptHandshake(secret: Self.secret)
+        try await connection.send("<message to='" + String(repeating: "a", count: 300 * 1024))
         let error = try await connection.nextElement()
         #expect(StreamError(element: error)?.condition == .policyViolation)
+        _ = try await server.connection(1)
         await server.stop()
     }
 

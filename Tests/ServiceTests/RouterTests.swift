@@ -128,6 +128,23 @@ struct RouterTests {
         #expect(await router.handle(presence).isEmpty)
     }
 
+    @Test("a stanza skipped for breaking a limit is refused with policy-violation, errors are not")
+    func rejected() async throws {
+        let shell = XMLElement("iq", namespace: Namespace.client,
+                               attributes: ["from": "alice@localhost/phone", "to": "rooms.localhost", "id": "x", "type": "get"])
+        let replies = await router.handleRejected(shell, reason: .tooDeep(limit: 32))
+        let reply = try #require(replies.first)
+        #expect(condition(reply)?.condition == .policyViolation)
+        #expect(reply[attribute: "id"] == "x")
+        #expect(reply[attribute: "from"] == "rooms.localhost")
+        var error = shell
+        error[attribute: "type"] = "error"
+        #expect(await router.handleRejected(error, reason: .tooDeep(limit: 32)).isEmpty)
+        var result = shell
+        result[attribute: "type"] = "result"
+        #expect(await router.handleRejected(result, reason: .tooDeep(limit: 32)).isEmpty)
+    }
+
     @Test("addresses are classified as service, room, occupant or elsewhere")
     func destinations() throws {
         #expect(router.destination(of: try JID("rooms.localhost")) == .service)

@@ -73,11 +73,43 @@ struct XMLStreamPolicyTests {
         if case .notWellFormed = failure(after: "<foo:message/>") {} else { Issue.record("unbound prefix accepted") }
     }
 
-    @Test("a stanza larger than the limit is a policy violation")
-    func stanzaTooLarge() {
+    @Test("a stanza larger than the limit is skipped and reported, and the stream goes on")
+    func stanzaTooLarge() throws {
+        let parser = StreamFixtures.parser(limits: XMLStreamLimits(maxStanzaBytes: 1024))
+        _ = parser.feed(StreamFixtures.header)
         let body = String(repeating: "x", count: 2000)
-        let error = failure(after: "<message><body>\(body)</body></message>", limits: XMLStreamLimits(maxStanzaBytes: 1024))
-        #expect(error == .stanzaTooLarge(limit: 1024))
+        let events = parser.feed(
+            "<message from='a@b/c' to='r@rooms.b' id='big' type='groupchat' extra='dropped'><body>\(body)</body>"
+                + "<x xmlns='urn:x'><y/></x></message><message to='r@rooms.b' from='a@b/c' id='next'/>")
+        #expect(parser.error == nil)
+        #expect(events.count == 2)
+        let shell = XMLElement(
+            "message", namespace: "jabber:client",
+            attributes: ["from": "a@b/c", "to": "r@rooms.b", "id": "big", "type": "groupchat"])
+        #expect(events.first == .rejected(shell, reason: .stanzaTooLarge(limit: 1024)))
+        guard case .element(let next) = events.last else {
+            Issue.record("the stanza after the rejected one was lost")
+            return
+        }
+        #expect(next[attribute: "id"] == "next")
+    }
+
+    @Test("a stanza of any size is skipped in constant memory")
+    func hugeStanzaSkipped() {
+        let parser = StreamFixtures.parser(limits: XMLStreamLimits(maxStanzaBytes: 4096))
+        _ = parser.feed(StreamFixtures.header + "<message from='a@b/c' to='r@b'><body>")
+        let chunk = String(repeating: "z", count: 4096)
+        for _ in 0..<2500 {  // 10 MB of body
+            #expect(parser.feed(chunk).isEmpty)
+        }
+        let events = parser.feed("</body></message><iq type='get' id='1'/>")
+        #expect(parser.error == nil)
+        #expect(events.count == 2)
+        if case .rejected(let shell, .stanzaTooLarge) = events.first {
+            #expect(shell.children.isEmpty)
+        } else {
+            Issue.record("got \(events)")
+        }
     }
 
     @Test("a huge start tag is stopped without being buffered whole")
@@ -105,11 +137,22 @@ struct XMLStreamPolicyTests {
         #expect(parser.error == nil)
     }
 
-    @Test("nesting deeper than the limit is a policy violation")
+    @Test("nesting deeper than the limit is skipped and reported; the limit itself is fine")
     func tooDeep() {
         let open = String(repeating: "<a>", count: 10)
         let close = String(repeating: "</a>", count: 10)
-        #expect(failure(after: "<message>\(open)\(close)</message>", limits: XMLStreamLimits(maxDepth: 8)) == .tooDeep(limit: 8))
+        let parser = StreamFixtures.parser(limits: XMLStreamLimits(maxDepth: 8))
+        _ = parser.feed(StreamFixtures.header)
+        let events = parser.feed("<iq id='deep' type='get'>\(open)\(close)</iq><iq id='ok' type='get'/>")
+        #expect(parser.error == nil)
+        #expect(events.count == 2)
+        let shell = XMLElement("iq", namespace: "jabber:client", attributes: ["id": "deep", "type": "get"])
+        #expect(events.first == .rejected(shell, reason: .tooDeep(limit: 8)))
         #expect(failure(after: "<message>\(open)\(close)</message>", limits: XMLStreamLimits(maxDepth: 11)) == nil)
+        // Exactly at the limit: the stanza (depth 1) plus 7 nested elements.
+        let atLimit = StreamFixtures.parser(limits: XMLStreamLimits(maxDepth: 8))
+        let allowed = atLimit.feed(StreamFixtures.header + "<iq>" + String(repeating: "<a>", count: 7)
+            + String(repeating: "</a>", count: 7) + "</iq>")
+        if case .element = allowed.last {} else { Issue.record("depth 8 was refused: \(allowed)") }
     }
 }
