@@ -17,6 +17,12 @@ from slixmpp import ClientXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.stanza import Iq, Message, Presence
 from slixmpp.xmlstream import ElementBase
+from slixmpp.stanza.error import Error as StanzaErrorElement
+
+# slixmpp 1.17 still knows only RFC 3920's stanza error conditions; RFC 6120
+# §8.3.3.12 added policy-violation, which Parley uses for stanzas over its
+# limits. Without this, slixmpp cannot read such an error at all.
+StanzaErrorElement.conditions.add("policy-violation")
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatcherId, MatchXPath
 

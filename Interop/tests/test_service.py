@@ -128,7 +128,7 @@ def _nested(depth: int) -> ET.Element:
 ODD_IQS = {
     "long-attribute-on-unknown": lambda: ET.Element(f"{{{NS_UNKNOWN}}}query", junk="x" * 60_000),
     "unicode-in-unknown": lambda: ET.Element(f"{{{NS_UNKNOWN}}}query", label=ODD_TEXT),
-    "nested-unknown-elements": lambda: _nested(32),
+    "nested-unknown-elements": lambda: _nested(24),
     "unknown-sibling-namespaces": lambda: ET.Element("{urn:example:unknown:\u00e9\U0001F600}q\u00e9ry"),
 }
 
@@ -198,16 +198,30 @@ async def test_odd_presence_to_the_service_leaves_the_link_up(alice, service):
     await assert_service_answers_ping(alice, service)
 
 
+async def test_a_too_deep_stanza_is_refused_with_policy_violation_and_the_link_survives(alice, service):
+    # Parley's default limit is 32 levels (the IQ itself is level 1): deeper
+    # stanzas are skipped without being built and refused to their sender.
+    reply = await alice.send_iq(alice.new_iq("get", service, _nested(40)))
+
+    assert_error(reply, "modify", "policy-violation", service)
+    await assert_service_answers_ping(alice, service)
+
+
 async def test_a_burst_of_odd_stanzas_from_two_users_leaves_the_link_up(alice, bob, service):
     pending = []
     for client in (alice, bob):
         for build in ODD_IQS.values():
             pending.append(client.send_iq(client.new_iq("get", service, build())))
+        pending.append(client.send_iq(client.new_iq("get", service, _nested(40))))
         client.send_message(service, ODD_TEXT, kind="chat")
 
     replies = await asyncio.gather(*pending)
 
     for reply in replies:
-        assert_error(reply, "cancel", "service-unavailable", service)
+        if reply["error"]["condition"] == "policy-violation":
+            assert_error(reply, "modify", "policy-violation", service)
+        else:
+            assert_error(reply, "cancel", "service-unavailable", service)
+    assert sum(1 for reply in replies if reply["error"]["condition"] == "policy-violation") == 2
     await assert_service_answers_ping(alice, service)
     await assert_service_answers_ping(bob, service)
