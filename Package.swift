@@ -24,6 +24,8 @@ let package = Package(
 
         .target(name: "XMLStream", dependencies: ["CExpat"]),
         .target(name: "XMPPCore", dependencies: ["XMLStream"]),
+        .target(name: "MUC", dependencies: ["XMLStream", "XMPPCore"]),
+        .target(name: "Storage", dependencies: ["CSQLite", "XMLStream", "XMPPCore", "MUC"]),
         .target(
             name: "Component",
             dependencies: [
@@ -36,7 +38,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "XMLStream", "XMPPCore", "Component",
+                "XMLStream", "XMPPCore", "Component", "MUC", "Storage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -57,6 +59,7 @@ let package = Package(
 
         .testTarget(name: "XMLStreamTests", dependencies: ["XMLStream"]),
         .testTarget(name: "XMPPCoreTests", dependencies: ["XMPPCore"]),
+        .testTarget(name: "MUCTests", dependencies: ["MUC", "XMPPCore", "XMLStream"]),
         .testTarget(
             name: "ComponentTests",
             dependencies: [
@@ -65,7 +68,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "XMPPCore", "XMLStream"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "XMPPCore", "XMLStream", "MUC", "Storage"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,8 @@
 import Component
+import Foundation
 import Logging
 import NIOPosix
+import Storage
 import XMPPCore
 
 /// The one place where Parley is assembled from its parts: read this to see the whole architecture.
@@ -13,18 +15,39 @@ public struct ParleyService: Sendable {
         self.logger = logger
     }
 
-    /// Runs until cancelled, or until the server rejects the component's secret.
-    public func run() async throws(ComponentFailure) {
+    /// Runs until cancelled, or until the server rejects the component's
+    /// secret or the database cannot be opened.
+    public func run() async throws {
         let domain: JID
         do {
             domain = try JID(configuration.component.domain)
         } catch {
             preconditionFailure("the configuration loader validated the domain: \(error)")
         }
-        let router = Router(domain: domain, serviceName: configuration.service.name, logger: logger)
+        let store: SQLiteRoomStore
+        do {
+            let directory = URL(fileURLWithPath: configuration.storage.databasePath).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            store = try SQLiteRoomStore(path: configuration.storage.databasePath)
+        } catch {
+            throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
+        }
+        let rooms = RoomHost(domain: domain, store: store, logger: logger)
+        let router = Router(domain: domain, serviceName: configuration.service.name, rooms: rooms, logger: logger)
         let component = ComponentClient(
             configuration: configuration.component, handler: router, logger: logger)
         logger.info("Parley \(ParleyVersion.current) serving \(domain)")
         try await component.run()
+    }
+}
+
+/// Why the service cannot start.
+public enum ServiceError: Error, CustomStringConvertible {
+    case databaseUnavailable(String)
+
+    public var description: String {
+        switch self {
+        case .databaseUnavailable(let detail): "cannot open the database \(detail)"
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Component
 import Logging
+import MUC
 import XMLStream
 import XMPPCore
 
@@ -17,18 +18,21 @@ public struct Router: ComponentStanzaHandler {
     }
 
     public let domain: JID
+    private let rooms: RoomHost
     private let iqHandlers: [String: any ServiceIQHandler]
     private let logger: Logger
 
-    public init(domain: JID, serviceName: String, logger: Logger) {
-        let features: [any ServiceIQHandler] = [Ping(), SoftwareVersion(), ServiceDiscoItems()]
-        let disco = ServiceDiscoInfo(name: serviceName, features: features.flatMap(\.discoFeatures))
+    public init(domain: JID, serviceName: String, rooms: RoomHost, logger: Logger) {
+        let features: [any ServiceIQHandler] = [Ping(), SoftwareVersion(), ServiceDiscoItems(rooms: rooms)]
+        let disco = ServiceDiscoInfo(
+            name: serviceName, features: [MUCNamespace.muc] + features.flatMap(\.discoFeatures))
         var handlers: [String: any ServiceIQHandler] = [:]
         for handler in features + [disco] {
             precondition(handlers[handler.namespace] == nil, "two handlers for \(handler.namespace)")
             handlers[handler.namespace] = handler
         }
         self.domain = domain
+        self.rooms = rooms
         self.iqHandlers = handlers
         self.logger = logger
     }
@@ -55,7 +59,7 @@ public struct Router: ComponentStanzaHandler {
         case .service:
             return await handleForService(stanza)
         case .room, .occupant:
-            return refuse(stanza, StanzaError(.itemNotFound, text: "no such room"))
+            return await rooms.handle(stanza)
         case .elsewhere:
             return refuse(stanza, StanzaError(.itemNotFound, text: "\(stanza.to) is not served here"))
         }

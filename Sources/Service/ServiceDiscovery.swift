@@ -23,16 +23,22 @@ struct ServiceDiscoInfo: ServiceIQHandler {
     }
 }
 
-/// XEP-0030 disco#items at the service JID: the public rooms (none until rooms exist).
+/// XEP-0030 disco#items at the service JID: the public rooms (XEP-0045 §6.3),
+/// never the hidden ones.
 struct ServiceDiscoItems: ServiceIQHandler {
     let namespace = Namespace.discoItems
     let types: Set<IQ.Kind> = [.get]
     let discoFeatures: [String] = []
+    let rooms: RoomHost
 
     func handle(_ iq: IQ) async throws(StanzaError) -> XMLElement? {
         if let node = iq.payload?[attribute: "node"] {
             throw StanzaError(.itemNotFound, text: "no such node: \(node)")
         }
-        return XMLElement("query", namespace: Namespace.discoItems)
+        var query = XMLElement("query", namespace: Namespace.discoItems)
+        for listing in await rooms.publicRooms() {
+            query.append(DiscoItem(jid: listing.jid, name: listing.name.isEmpty ? nil : listing.name).element)
+        }
+        return query
     }
 }

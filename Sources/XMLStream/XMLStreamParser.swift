@@ -196,3 +196,14 @@ public final class XMLStreamParser {
         Unmanaged<XMLStreamParser>.fromOpaque(userData)._withUnsafeGuaranteedRef(body)
     }
 }
+
+extension XMLStreamParser {
+    /// Parses one element held as text (as the archive stores stanzas), with
+    /// the same restrictions as a stream. Nil if it is not exactly one element.
+    public static func parseElement(_ text: String) -> XMLElement? {
+        let parser = XMLStreamParser(limits: XMLStreamLimits(maxStanzaBytes: max(1024, text.utf8.count * 2), maxDepth: 64))
+        let events = parser.feed("<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>" + text)
+        guard parser.error == nil, events.count == 2, case .element(let element) = events[1] else { return nil }
+        return element
+    }
+}

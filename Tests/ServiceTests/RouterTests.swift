@@ -1,12 +1,16 @@
 import Logging
 import Service
+import Storage
 import Testing
 import XMLStream
 import XMPPCore
 
 @Suite("Router at the service JID")
 struct RouterTests {
-    let router = Router(domain: try! JID("rooms.localhost"), serviceName: "Test rooms", logger: Logger(label: "test"))
+    let router = Router(
+        domain: try! JID("rooms.localhost"), serviceName: "Test rooms",
+        rooms: RoomHost(domain: try! JID("rooms.localhost"), store: InMemoryRoomStore(), logger: Logger(label: "test")),
+        logger: Logger(label: "test"))
 
     private func iq(_ type: String, to: String = "rooms.localhost", id: String = "q1", _ payload: XMLElement?) -> XMLElement {
         var iq = XMLElement("iq", namespace: Namespace.client,
@@ -33,7 +37,8 @@ struct RouterTests {
         #expect(identity[attribute: "type"] == "text")
         #expect(identity[attribute: "name"] == "Test rooms")
         let features = Set(query.children("feature", namespace: Namespace.discoInfo).compactMap { $0[attribute: "var"] })
-        #expect(features == [Namespace.discoInfo, Namespace.discoItems, Namespace.ping, Namespace.version])
+        #expect(features == [Namespace.discoInfo, Namespace.discoItems, Namespace.ping, Namespace.version,
+                             "http://jabber.org/protocol/muc"])
     }
 
     @Test("disco#info on an unknown node is item-not-found")
@@ -42,7 +47,7 @@ struct RouterTests {
         #expect(condition(replies.first)?.condition == .itemNotFound)
     }
 
-    @Test("disco#items lists no rooms yet")
+    @Test("disco#items lists no rooms when there are none")
     func discoItems() async throws {
         let replies = await router.handle(iq("get", XMLElement("query", namespace: Namespace.discoItems)))
         let query = try #require(replies.first?.child("query", namespace: Namespace.discoItems))

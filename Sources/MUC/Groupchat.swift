@@ -1,0 +1,57 @@
+import XMLStream
+import XMPPCore
+
+/// XEP-0045 §7.4: a message to all occupants, echoed to the sender too, with
+/// the sender's id kept, a stanza-id (XEP-0359) and occupant-id (XEP-0421)
+/// added, and archived before anyone sees it.
+extension Room {
+    mutating func broadcastGroupchat(_ message: Message, context: RoomContext, effects: inout RoomEffects) {
+        guard let sender = occupant(session: message.from) else {
+            effects.send(StanzaError(.notAcceptable, text: "you are not in this room").reply(to: message.element))
+            return
+        }
+        // §7.4 / §8.3: in a moderated room, visitors have no voice.
+        guard sender.role.hasVoice || (!configuration.isModerated && sender.role != .none) else {
+            effects.send(StanzaError(.forbidden, text: "you have no voice in this room").reply(to: message.element))
+            return
+        }
+        var stanza = XMLElement(
+            "message", namespace: Namespace.client,
+            attributes: ["from": occupantJID(sender.nick).description, "type": "groupchat", "id": message.id])
+        for node in message.element.children {
+            guard case .element(let child) = node else { continue }
+            if Self.isRoomAssigned(child) { continue }
+            stanza.append(child)
+        }
+        let stanzaID = context.makeStanzaID()
+        stanza.append(XMLElement(
+            "stanza-id", namespace: Namespace.stanzaID, attributes: ["id": stanzaID, "by": jid.description]))
+        stanza.append(XMLElement(
+            "occupant-id", namespace: MUCNamespace.occupantID,
+            attributes: ["id": context.occupantID(self, sender.bareJID)]))
+
+        if configuration.isArchived, let body = message.body {
+            effects.archive.append(ArchivedMessage(
+                stanzaID: stanzaID, room: jid, timestamp: context.now, nick: sender.nick,
+                senderJID: sender.bareJID, body: body, stanza: stanza))
+        }
+        for occupant in occupants {
+            for session in occupant.sessions {
+                var copy = stanza
+                copy[attribute: "to"] = session.description
+                effects.send(copy)
+            }
+        }
+    }
+
+    /// Elements only the room may put on a message: a sender must not be able
+    /// to forge its stanza-id, occupant-id or MUC user data.
+    static func isRoomAssigned(_ element: XMLElement) -> Bool {
+        switch element.namespace {
+        case Namespace.stanzaID: element.name == "stanza-id"
+        case MUCNamespace.occupantID, MUCNamespace.user: true
+        case Namespace.delay: true
+        default: false
+        }
+    }
+}

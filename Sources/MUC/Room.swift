@@ -1,0 +1,116 @@
+import XMLStream
+import XMPPCore
+
+/// One room: its configuration, who is affiliated with it, who is in it. A
+/// value: the room's actor owns one and hands stanzas to `handle`, which
+/// returns the effects (stanzas to send, messages to archive) without doing any I/O.
+public struct Room: Sendable {
+    public let jid: JID
+    public var configuration: RoomConfiguration
+    /// Affiliations other than `none`, by bare JID.
+    public var affiliations: [JID: Affiliation]
+    /// Nicks reserved by registration (XEP-0045 §7.10), by bare JID.
+    public var registeredNicks: [JID: String]
+    public var subject: RoomSubject?
+    /// XEP-0045 §10.1.1: a new room is locked until its owner configures it.
+    public var isLocked: Bool
+    /// Occupants in the order they entered.
+    public internal(set) var occupants: [Occupant] = []
+    /// Secret used to derive occupant ids (XEP-0421), fixed per room.
+    public let occupantIDSalt: String
+
+    public init(
+        jid: JID, configuration: RoomConfiguration = RoomConfiguration(), affiliations: [JID: Affiliation] = [:],
+        registeredNicks: [JID: String] = [:], subject: RoomSubject? = nil, isLocked: Bool = false,
+        occupantIDSalt: String
+    ) {
+        self.jid = jid.bare
+        self.configuration = configuration
+        self.affiliations = affiliations
+        self.registeredNicks = registeredNicks
+        self.subject = subject
+        self.isLocked = isLocked
+        self.occupantIDSalt = occupantIDSalt
+    }
+
+    public var isEmpty: Bool { occupants.isEmpty }
+
+    public func affiliation(of jid: JID) -> Affiliation {
+        affiliations[jid.bare] ?? .none
+    }
+
+    func index(ofNick nick: String) -> Int? {
+        occupants.firstIndex { $0.nick == nick }
+    }
+
+    func index(ofSession session: JID) -> Int? {
+        occupants.firstIndex { $0.sessions.contains(session) }
+    }
+
+    public func occupant(nick: String) -> Occupant? {
+        index(ofNick: nick).map { occupants[$0] }
+    }
+
+    public func occupant(session: JID) -> Occupant? {
+        index(ofSession: session).map { occupants[$0] }
+    }
+
+    func occupantJID(_ nick: String) -> JID {
+        // The nick was validated as a resourcepart when the occupant entered.
+        (try? jid.withResource(nick)) ?? jid
+    }
+
+    public var owners: [JID] { affiliations.filter { $0.value == .owner }.map(\.key).sorted() }
+    public var admins: [JID] { affiliations.filter { $0.value == .admin }.map(\.key).sorted() }
+}
+
+/// What handling one stanza asks the room's owner to do, in order.
+public struct RoomEffects: Sendable {
+    public enum Output: Sendable {
+        case stanza(XMLElement)
+        /// Discussion history for a joining session, read from the archive
+        /// (XEP-0045 §7.2.15); the owner inserts it here, before what follows.
+        case history(to: JID, HistoryRequest, revealJIDs: Bool)
+    }
+
+    public var outputs: [Output] = []
+    /// Messages to commit to the archive before any output is sent.
+    public var archive: [ArchivedMessage] = []
+    /// The room's persistent state (configuration, affiliations, subject) changed.
+    public var roomChanged = false
+    /// The room was destroyed and must be removed.
+    public var destroyed = false
+
+    public init() {}
+
+    public mutating func send(_ stanza: XMLElement) {
+        outputs.append(.stanza(stanza))
+    }
+
+    public var stanzas: [XMLElement] {
+        outputs.compactMap { output in
+            if case .stanza(let stanza) = output { return stanza }
+            return nil
+        }
+    }
+}
+
+/// What a room needs from outside to handle a stanza: the clock and fresh ids.
+public struct RoomContext {
+    public var now: Double
+    public var makeStanzaID: () -> String
+    /// XEP-0421: a stable, opaque id for a user in a room, from the room's salt and the bare JID.
+    public var makeOccupantID: (String, JID) -> String
+    /// Bare JIDs of service administrators, who act as owners of every room.
+    public var serviceAdmins: Set<JID>
+
+    public init(
+        now: Double, makeStanzaID: @escaping () -> String, makeOccupantID: @escaping (String, JID) -> String,
+        serviceAdmins: Set<JID> = []
+    ) {
+        self.now = now
+        self.makeStanzaID = makeStanzaID
+        self.makeOccupantID = makeOccupantID
+        self.serviceAdmins = serviceAdmins
+    }
+}

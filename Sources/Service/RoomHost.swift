@@ -1,0 +1,177 @@
+import Component
+import Foundation
+import Logging
+import MUC
+import Storage
+import XMLStream
+import XMPPCore
+
+/// The one owner of every loaded room: loads a room from the store when a
+/// stanza arrives for it, lets the room handle the stanza, commits archived
+/// messages before anything is sent, saves what changed, and lets empty rooms
+/// hibernate (their state lives in the store until the next stanza).
+public actor RoomHost {
+    public let domain: JID
+    private let store: any RoomStore
+    private let logger: Logger
+    private var rooms: [JID: Room] = [:]
+    private var createdAt: [JID: Double] = [:]
+
+    public init(domain: JID, store: any RoomStore, logger: Logger) {
+        self.domain = domain
+        self.store = store
+        self.logger = logger
+    }
+
+    /// How many rooms are in memory now (the others hibernate in the store).
+    public var loadedRoomCount: Int { rooms.count }
+
+    public func handle(_ stanza: Stanza) async -> [XMLElement] {
+        let roomJID = stanza.to.bare
+        let now = Date().timeIntervalSince1970
+        var room: Room
+        do {
+            if let loaded = rooms[roomJID] {
+                room = loaded
+            } else if let record = try await store.loadRoom(roomJID) {
+                room = record.room
+                createdAt[roomJID] = record.created
+            } else if case .presence(let presence) = stanza, presence.type == .available, stanza.to.resourcepart != nil {
+                // XEP-0045 §10.1.1: entering a room that does not exist creates it, locked, with the creator as owner.
+                room = Room(
+                    jid: roomJID, affiliations: [presence.from.bare: .owner], isLocked: true,
+                    occupantIDSalt: randomToken(bytes: 16))
+                createdAt[roomJID] = now
+                logger.info("room \(roomJID) created by \(presence.from.bare)")
+            } else {
+                return refusal(stanza, StanzaError(.itemNotFound, text: "no such room"))
+            }
+        } catch {
+            logger.error("cannot load room \(roomJID): \(error)")
+            return refusal(stanza, StanzaError(.internalServerError, text: "the room cannot be loaded"))
+        }
+
+        let context = RoomContext(
+            now: now, makeStanzaID: { [self] in self.randomTokenNonisolated() },
+            makeOccupantID: { salt, jid in String(Digest.sha256Hex(salt + jid.description).prefix(32)) })
+        let before = room
+        let effects = room.handle(stanza, context: context)
+
+        // Nobody hears of a message before it is in the archive.
+        if !effects.archive.isEmpty {
+            do {
+                try await store.append(effects.archive)
+            } catch {
+                logger.error("cannot archive in \(roomJID): \(error)")
+                rooms[roomJID] = before.isEmpty ? nil : before
+                return refusal(stanza, StanzaError(.internalServerError, type: .wait, text: "the message could not be stored"))
+            }
+        }
+        await keep(room, effects: effects, now: now)
+        return await expand(effects.outputs, room: room)
+    }
+
+    /// Saves what changed, then keeps the room in memory only while someone is in it.
+    private func keep(_ room: Room, effects: RoomEffects, now: Double) async {
+        let jid = room.jid
+        do {
+            if effects.destroyed {
+                rooms[jid] = nil
+                createdAt[jid] = nil
+                try await store.deleteRoom(jid)
+                logger.info("room \(jid) destroyed")
+                return
+            }
+            if effects.roomChanged && !room.isLocked {
+                if room.configuration.isPersistent {
+                    try await store.saveRoom(RoomRecord(room: room, created: createdAt[jid] ?? now))
+                } else {
+                    try await store.deleteRoom(jid)
+                }
+            }
+        } catch {
+            logger.error("cannot save room \(jid): \(error)")
+        }
+        if room.isEmpty {
+            // Persistent rooms hibernate in the store; others (and never-configured ones) are gone.
+            rooms[jid] = nil
+            if !room.configuration.isPersistent || room.isLocked { createdAt[jid] = nil }
+        } else {
+            rooms[jid] = room
+        }
+    }
+
+    /// Turns the room's outputs into stanzas, reading history from the archive where asked.
+    private func expand(_ outputs: [RoomEffects.Output], room: Room) async -> [XMLElement] {
+        var stanzas: [XMLElement] = []
+        stanzas.reserveCapacity(outputs.count)
+        for output in outputs {
+            switch output {
+            case .stanza(let stanza):
+                stanzas.append(stanza)
+            case .history(let recipient, let request, _):
+                do {
+                    for message in try await store.history(of: room.jid, request) {
+                        var copy = message.stanza
+                        copy[attribute: "to"] = recipient.description
+                        copy.removeChildren("delay", namespace: Namespace.delay)
+                        copy.append(XMLElement(
+                            "delay", namespace: Namespace.delay,
+                            attributes: ["from": room.jid.description, "stamp": DateTime.format(message.timestamp)]))
+                        stanzas.append(copy)
+                    }
+                } catch {
+                    logger.error("cannot read the history of \(room.jid): \(error)")
+                }
+            }
+        }
+        return stanzas
+    }
+
+    /// Public rooms for the service's disco#items: those in the store and those only in memory.
+    public func publicRooms() async -> [RoomListing] {
+        var listings: [JID: RoomListing] = [:]
+        do {
+            for listing in try await store.publicRooms() { listings[listing.jid] = listing }
+        } catch {
+            logger.error("cannot list rooms: \(error)")
+        }
+        for room in rooms.values {
+            if room.configuration.isPublic && !room.isLocked {
+                listings[room.jid] = RoomListing(jid: room.jid, name: room.configuration.name)
+            } else {
+                listings[room.jid] = nil
+            }
+        }
+        return listings.values.sorted { $0.jid < $1.jid }
+    }
+
+    private func refusal(_ stanza: Stanza, _ error: StanzaError) -> [XMLElement] {
+        switch stanza {
+        case .iq(let iq) where !iq.isRequest: return []
+        case .message(let message) where message.type == .error: return []
+        case .presence(let presence) where presence.type != .available: return []
+        default: return [error.reply(to: stanza.element)]
+        }
+    }
+
+    private func randomToken(bytes: Int) -> String {
+        Self.token(bytes: bytes)
+    }
+
+    nonisolated private func randomTokenNonisolated() -> String {
+        Self.token(bytes: 12)
+    }
+
+    /// A random URL-safe token: stanza ids and salts.
+    static func token(bytes: Int) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var generator = SystemRandomNumberGenerator()
+        var result = [UInt8]()
+        result.reserveCapacity(bytes * 4 / 3 + 1)
+        for _ in 0..<(bytes * 4 / 3) {
+            result.append(alphabet[Int(generator.next() & 63)])
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+}

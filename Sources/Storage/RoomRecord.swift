@@ -1,0 +1,64 @@
+import MUC
+import XMPPCore
+
+/// What is kept of a room between uses: everything but its occupants.
+public struct RoomRecord: Sendable, Hashable {
+    public var jid: JID
+    public var configuration: RoomConfiguration
+    public var affiliations: [JID: Affiliation]
+    public var registeredNicks: [JID: String]
+    public var subject: RoomSubject?
+    public var occupantIDSalt: String
+    public var created: Double
+
+    public init(
+        jid: JID, configuration: RoomConfiguration, affiliations: [JID: Affiliation], registeredNicks: [JID: String],
+        subject: RoomSubject?, occupantIDSalt: String, created: Double
+    ) {
+        self.jid = jid
+        self.configuration = configuration
+        self.affiliations = affiliations
+        self.registeredNicks = registeredNicks
+        self.subject = subject
+        self.occupantIDSalt = occupantIDSalt
+        self.created = created
+    }
+
+    public init(room: Room, created: Double) {
+        self.init(
+            jid: room.jid, configuration: room.configuration, affiliations: room.affiliations,
+            registeredNicks: room.registeredNicks, subject: room.subject, occupantIDSalt: room.occupantIDSalt,
+            created: created)
+    }
+
+    /// The room as it wakes up: configured, unlocked, empty.
+    public var room: Room {
+        Room(
+            jid: jid, configuration: configuration, affiliations: affiliations, registeredNicks: registeredNicks,
+            subject: subject, isLocked: false, occupantIDSalt: occupantIDSalt)
+    }
+}
+
+/// A room as the directory lists it (XEP-0045 §6.3).
+public struct RoomListing: Sendable, Hashable {
+    public var jid: JID
+    public var name: String
+
+    public init(jid: JID, name: String) {
+        self.jid = jid
+        self.name = name
+    }
+}
+
+/// Where rooms and their archives are kept. The SQLite store is the real one;
+/// the in-memory one lets tests drive the service without files.
+public protocol RoomStore: Sendable {
+    func loadRoom(_ jid: JID) async throws(StorageError) -> RoomRecord?
+    func saveRoom(_ record: RoomRecord) async throws(StorageError)
+    func deleteRoom(_ jid: JID) async throws(StorageError)
+    func publicRooms() async throws(StorageError) -> [RoomListing]
+    /// Commits the messages in one transaction; they are durable when this returns.
+    func append(_ messages: [ArchivedMessage]) async throws(StorageError)
+    /// The newest messages of a room that fit the request, oldest first.
+    func history(of room: JID, _ request: HistoryRequest) async throws(StorageError) -> [ArchivedMessage]
+}

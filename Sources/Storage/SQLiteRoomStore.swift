@@ -1,0 +1,139 @@
+import Foundation
+import MUC
+import XMLStream
+import XMPPCore
+
+/// Rooms and their archive in one SQLite database, owned by this actor.
+public actor SQLiteRoomStore: RoomStore {
+    private let database: SQLiteDatabase
+
+    public init(path: String) throws(StorageError) {
+        database = try SQLiteDatabase(path: path)
+        try Schema.migrate(database)
+    }
+
+    // MARK: - Rooms
+
+    public func loadRoom(_ jid: JID) throws(StorageError) -> RoomRecord? {
+        let room = try database.statement(
+            "SELECT configuration, subject, subject_nick, subject_time, occupant_id_salt, created FROM rooms WHERE jid = ?")
+            .bind(.text(jid.description))
+        guard try room.step() else { return nil }
+        guard let json = room.text(0), let configuration = try? JSONDecoder().decode(RoomConfiguration.self, from: Data(json.utf8)) else {
+            throw StorageError(code: -1, message: "room \(jid): unreadable configuration")
+        }
+        let subject = room.text(1).map { RoomSubject(text: $0, nick: room.text(2), date: room.double(3)) }
+        let salt = room.text(4) ?? ""
+        let created = room.double(5)
+
+        var affiliations: [JID: Affiliation] = [:]
+        var nicks: [JID: String] = [:]
+        let rows = try database.statement("SELECT jid, affiliation, nick FROM affiliations WHERE room = ?")
+            .bind(.text(jid.description))
+        while try rows.step() {
+            guard let rawJID = rows.text(0), let user = try? JID(rawJID) else { continue }
+            if let affiliation = rows.text(1).flatMap(Affiliation.init(rawValue:)), affiliation != .none {
+                affiliations[user] = affiliation
+            }
+            if let nick = rows.text(2) { nicks[user] = nick }
+        }
+        return RoomRecord(
+            jid: jid, configuration: configuration, affiliations: affiliations, registeredNicks: nicks,
+            subject: subject, occupantIDSalt: salt, created: created)
+    }
+
+    public func saveRoom(_ record: RoomRecord) throws(StorageError) {
+        let json: String
+        do {
+            json = String(decoding: try JSONEncoder().encode(record.configuration), as: UTF8.self)
+        } catch {
+            throw StorageError(code: -1, message: "cannot encode the configuration of \(record.jid): \(error)")
+        }
+        let database = database
+        try database.transaction { () throws(StorageError) in
+            try database.statement(
+                """
+                INSERT INTO rooms (jid, configuration, subject, subject_nick, subject_time, occupant_id_salt, is_public, name, created)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(jid) DO UPDATE SET configuration = excluded.configuration, subject = excluded.subject,
+                    subject_nick = excluded.subject_nick, subject_time = excluded.subject_time,
+                    is_public = excluded.is_public, name = excluded.name
+                """
+            ).bind(
+                .text(record.jid.description), .text(json),
+                record.subject.map { .text($0.text) } ?? .null,
+                record.subject?.nick.map { .text($0) } ?? .null,
+                record.subject.map { .real($0.date) } ?? .null,
+                .text(record.occupantIDSalt), .integer(record.configuration.isPublic ? 1 : 0),
+                .text(record.configuration.name), .real(record.created)
+            ).run()
+            try database.statement("DELETE FROM affiliations WHERE room = ?").bind(.text(record.jid.description)).run()
+            let insert = "INSERT INTO affiliations (room, jid, affiliation, nick) VALUES (?, ?, ?, ?)"
+            let users = Set(record.affiliations.keys).union(record.registeredNicks.keys)
+            for user in users {
+                try database.statement(insert).bind(
+                    .text(record.jid.description), .text(user.description),
+                    .text((record.affiliations[user] ?? .none).rawValue),
+                    record.registeredNicks[user].map { .text($0) } ?? .null
+                ).run()
+            }
+        }
+    }
+
+    public func deleteRoom(_ jid: JID) throws(StorageError) {
+        try database.statement("DELETE FROM rooms WHERE jid = ?").bind(.text(jid.description)).run()
+    }
+
+    public func publicRooms() throws(StorageError) -> [RoomListing] {
+        let rows = try database.statement("SELECT jid, name FROM rooms WHERE is_public = 1 ORDER BY jid")
+        var listings: [RoomListing] = []
+        while try rows.step() {
+            guard let raw = rows.text(0), let jid = try? JID(raw) else { continue }
+            listings.append(RoomListing(jid: jid, name: rows.text(1) ?? ""))
+        }
+        return listings
+    }
+
+    // MARK: - Archive
+
+    public func append(_ messages: [ArchivedMessage]) throws(StorageError) {
+        guard !messages.isEmpty else { return }
+        let database = database
+        try database.transaction { () throws(StorageError) in
+            let insert = """
+                INSERT INTO archive (room, stanza_id, timestamp, nick, sender_jid, body, stanza)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """
+            for message in messages {
+                try database.statement(insert).bind(
+                    .text(message.room.description), .text(message.stanzaID), .real(message.timestamp),
+                    .text(message.nick), message.senderJID.map { .text($0.description) } ?? .null,
+                    .text(message.body), .text(XMLSerializer.serialize(message.stanza))
+                ).run()
+            }
+        }
+    }
+
+    public func history(of room: JID, _ request: HistoryRequest) throws(StorageError) -> [ArchivedMessage] {
+        let rows = try database.statement(
+            """
+            SELECT stanza_id, timestamp, nick, sender_jid, body, stanza FROM archive
+            WHERE room = ? AND timestamp > ? ORDER BY seq DESC LIMIT ?
+            """
+        ).bind(.text(room.description), .real(request.since ?? -1), .integer(Int64(request.maxStanzas)))
+        var newestFirst: [ArchivedMessage] = []
+        var characters = 0
+        while try rows.step() {
+            guard let text = rows.text(5), let stanza = XMLStreamParser.parseElement(text) else { continue }
+            if let maxChars = request.maxChars {
+                // XEP-0045 §7.2.15: maxchars counts the characters of the complete stanzas.
+                characters += text.count
+                if characters > maxChars { break }
+            }
+            newestFirst.append(ArchivedMessage(
+                stanzaID: rows.text(0) ?? "", room: room, timestamp: rows.double(1), nick: rows.text(2) ?? "",
+                senderJID: rows.text(3).flatMap { try? JID($0) }, body: rows.text(4) ?? "", stanza: stanza))
+        }
+        return newestFirst.reversed()
+    }
+}

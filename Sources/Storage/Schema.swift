@@ -1,0 +1,53 @@
+/// The database schema, as numbered migrations. `PRAGMA user_version` says
+/// which have run; each runs once, in its own transaction.
+enum Schema {
+    static let migrations: [String] = [
+        // 1: rooms, affiliations, registered nicks, the archive.
+        """
+        CREATE TABLE rooms (
+            jid TEXT PRIMARY KEY,
+            configuration TEXT NOT NULL,
+            subject TEXT,
+            subject_nick TEXT,
+            subject_time REAL,
+            occupant_id_salt TEXT NOT NULL,
+            is_public INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            created REAL NOT NULL
+        );
+        CREATE TABLE affiliations (
+            room TEXT NOT NULL REFERENCES rooms(jid) ON DELETE CASCADE,
+            jid TEXT NOT NULL,
+            affiliation TEXT NOT NULL,
+            nick TEXT,
+            PRIMARY KEY (room, jid)
+        );
+        CREATE INDEX affiliations_by_jid ON affiliations(jid);
+        CREATE TABLE archive (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            room TEXT NOT NULL,
+            stanza_id TEXT NOT NULL,
+            timestamp REAL NOT NULL,
+            nick TEXT NOT NULL,
+            sender_jid TEXT,
+            body TEXT NOT NULL,
+            stanza TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX archive_by_stanza_id ON archive(room, stanza_id);
+        CREATE INDEX archive_by_room ON archive(room, seq);
+        CREATE INDEX archive_by_time ON archive(room, timestamp);
+        """,
+    ]
+
+    static func migrate(_ database: SQLiteDatabase) throws(StorageError) {
+        let statement = try database.statement("PRAGMA user_version")
+        let version = try statement.step() ? Int(statement.int(0)) : 0
+        guard version < migrations.count else { return }
+        for (index, sql) in migrations.enumerated().dropFirst(version) {
+            try database.transaction { () throws(StorageError) in
+                try database.execute(sql)
+                try database.execute("PRAGMA user_version = \(index + 1)")
+            }
+        }
+    }
+}
