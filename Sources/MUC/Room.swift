@@ -71,6 +71,10 @@ public struct RoomEffects: Sendable {
         /// Discussion history for a joining session, read from the archive
         /// (XEP-0045 §7.2.15); the owner inserts it here, before what follows.
         case history(to: JID, HistoryRequest, revealJIDs: Bool)
+        /// A MAM query the room allowed (XEP-0313): results then the IQ result.
+        case archiveQuery(IQ, ArchiveQuery)
+        /// A MAM metadata request the room allowed.
+        case archiveMetadata(IQ)
     }
 
     public var outputs: [Output] = []

@@ -105,6 +105,10 @@ extension Room {
                 case (.get, Namespace.discoInfo): result = try discoInfo(iq, payload: payload)
                 case (.get, Namespace.discoItems): result = discoItems(iq)
                 case (.get, Namespace.ping): result = nil
+                case (_, Namespace.mam):
+                    // The archive's owner answers, after the room said who may read.
+                    _ = try archiveRequest(iq, payload: payload, context: context, effects: &effects)
+                    return
                 case (.get, MUCNamespace.admin): result = try adminList(iq, payload: payload, context: context)
                 case (.set, MUCNamespace.admin):
                     result = try adminChange(iq, payload: payload, context: context, effects: &effects)

@@ -71,6 +71,39 @@ public actor RoomHost {
         return await expand(effects.outputs, room: room)
     }
 
+    /// XEP-0313: the result messages, then the IQ result with `<fin/>`.
+    private func answer(_ iq: IQ, _ query: ArchiveQuery, room: JID) async -> [XMLElement] {
+        do {
+            let page = try await store.query(room, query)
+            var stanzas = page.messages.map { Room.archiveResult($0, to: iq.from, queryID: query.queryID) }
+            stanzas.append(Room.archiveFin(page, for: iq))
+            return stanzas
+        } catch ArchiveQueryError.unknownID(let id) {
+            return [iq.error(StanzaError(.itemNotFound, text: "no message with id \(id) in this archive"))]
+        } catch {
+            logger.error("archive query on \(room) failed: \(error)")
+            return [iq.error(StanzaError(.internalServerError, text: "the archive cannot be read"))]
+        }
+    }
+
+    /// XEP-0313 §5.1: the ids and times of the first and last archived messages.
+    private func metadata(_ iq: IQ, room: JID) async -> [XMLElement] {
+        do {
+            let (first, last) = try await store.metadata(room)
+            var metadata = XMLElement("metadata", namespace: Namespace.mam)
+            for (name, message) in [("start", first), ("end", last)] {
+                guard let message else { continue }
+                metadata.append(XMLElement(
+                    name, namespace: Namespace.mam,
+                    attributes: ["id": message.stanzaID, "timestamp": DateTime.format(message.timestamp)]))
+            }
+            return [iq.result(metadata)]
+        } catch {
+            logger.error("archive metadata of \(room) failed: \(error)")
+            return [iq.error(StanzaError(.internalServerError, text: "the archive cannot be read"))]
+        }
+    }
+
     /// Saves what changed, then keeps the room in memory only while someone is in it.
     private func keep(_ room: Room, effects: RoomEffects, now: Double) async {
         let jid = room.jid
@@ -123,6 +156,10 @@ public actor RoomHost {
                 } catch {
                     logger.error("cannot read the history of \(room.jid): \(error)")
                 }
+            case .archiveQuery(let iq, let query):
+                stanzas += await answer(iq, query, room: room.jid)
+            case .archiveMetadata(let iq):
+                stanzas += await metadata(iq, room: room.jid)
             }
         }
         return stanzas

@@ -25,4 +25,46 @@ public actor InMemoryRoomStore: RoomStore {
         let candidates = (archive[room] ?? []).filter { $0.timestamp > (request.since ?? -1) }
         return Array(candidates.suffix(request.maxStanzas))
     }
+
+    public func query(_ room: JID, _ query: ArchiveQuery) throws(ArchiveQueryError) -> ArchivePage {
+        let all = archive[room] ?? []
+        func position(_ id: String) throws(ArchiveQueryError) -> Int {
+            guard let index = all.firstIndex(where: { $0.stanzaID == id }) else { throw .unknownID(id) }
+            return index
+        }
+        var lower = 0
+        var upper = all.count
+        if let after = query.afterID { lower = max(lower, try position(after) + 1) }
+        if let before = query.beforeID { upper = min(upper, try position(before)) }
+        let words = (query.fulltext ?? "").lowercased().split(separator: " ").map(String.init)
+        let matching = all.indices.filter { index in
+            guard index >= lower && index < upper else { return false }
+            let message = all[index]
+            if let start = query.start, message.timestamp < start { return false }
+            if let end = query.end, message.timestamp > end { return false }
+            if let nick = query.nick, message.nick != nick { return false }
+            if let ids = query.ids, !ids.contains(message.stanzaID) { return false }
+            let body = message.body.lowercased()
+            return words.allSatisfy { body.contains($0) }
+        }
+        var window = matching
+        var backwards = false
+        switch query.page.anchor {
+        case .none: window = Array(matching.dropFirst(query.page.index ?? 0))
+        case .after(let id): let anchor = try position(id); window = matching.filter { $0 > anchor }
+        case .before(let id): let anchor = try position(id); window = matching.filter { $0 < anchor }; backwards = true
+        case .lastPage: backwards = true
+        }
+        let size = query.pageSize
+        let selected = backwards ? Array(window.suffix(size)) : Array(window.prefix(size))
+        var messages = selected.map { all[$0] }
+        if query.flipPage { messages.reverse() }
+        return ArchivePage(
+            messages: messages, isComplete: window.count <= size, count: matching.count,
+            firstIndex: selected.first.flatMap { first in matching.firstIndex(of: first) })
+    }
+
+    public func metadata(_ room: JID) -> (first: ArchivedMessage?, last: ArchivedMessage?) {
+        (archive[room]?.first, archive[room]?.last)
+    }
 }

@@ -61,4 +61,8 @@ public protocol RoomStore: Sendable {
     func append(_ messages: [ArchivedMessage]) async throws(StorageError)
     /// The newest messages of a room that fit the request, oldest first.
     func history(of room: JID, _ request: HistoryRequest) async throws(StorageError) -> [ArchivedMessage]
+    /// A MAM query's page (XEP-0313 with XEP-0059 paging).
+    func query(_ room: JID, _ query: ArchiveQuery) async throws(ArchiveQueryError) -> ArchivePage
+    /// The first and last archived message of a room (XEP-0313 metadata).
+    func metadata(_ room: JID) async throws(StorageError) -> (first: ArchivedMessage?, last: ArchivedMessage?)
 }

@@ -5,7 +5,7 @@ import XMPPCore
 
 /// Rooms and their archive in one SQLite database, owned by this actor.
 public actor SQLiteRoomStore: RoomStore {
-    private let database: SQLiteDatabase
+    let database: SQLiteDatabase
 
     public init(path: String) throws(StorageError) {
         database = try SQLiteDatabase(path: path)

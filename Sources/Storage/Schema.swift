@@ -37,6 +37,23 @@ enum Schema {
         CREATE INDEX archive_by_room ON archive(room, seq);
         CREATE INDEX archive_by_time ON archive(room, timestamp);
         """,
+        // 2: full-text search over bodies, case- and diacritic-insensitive, kept in step by triggers.
+        """
+        CREATE VIRTUAL TABLE archive_fts USING fts5(
+            body, content='archive', content_rowid='seq', tokenize='unicode61 remove_diacritics 2'
+        );
+        INSERT INTO archive_fts(rowid, body) SELECT seq, body FROM archive;
+        CREATE TRIGGER archive_fts_insert AFTER INSERT ON archive BEGIN
+            INSERT INTO archive_fts(rowid, body) VALUES (new.seq, new.body);
+        END;
+        CREATE TRIGGER archive_fts_delete AFTER DELETE ON archive BEGIN
+            INSERT INTO archive_fts(archive_fts, rowid, body) VALUES ('delete', old.seq, old.body);
+        END;
+        CREATE TRIGGER archive_fts_update AFTER UPDATE OF body ON archive BEGIN
+            INSERT INTO archive_fts(archive_fts, rowid, body) VALUES ('delete', old.seq, old.body);
+            INSERT INTO archive_fts(rowid, body) VALUES (new.seq, new.body);
+        END;
+        """,
     ]
 
     static func migrate(_ database: SQLiteDatabase) throws(StorageError) {

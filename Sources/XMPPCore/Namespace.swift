@@ -19,3 +19,9 @@ public enum Namespace {
     public static let forward = "urn:xmpp:forward:0"                      // XEP-0297
     public static let stanzaID = "urn:xmpp:sid:0"                         // XEP-0359
 }
+
+extension Namespace {
+    public static let mam = "urn:xmpp:mam:2"                              // XEP-0313
+    public static let mamExtended = "urn:xmpp:mam:2#extended"
+    public static let fulltext = "urn:xmpp:fulltext:0"
+}

@@ -1,0 +1,144 @@
+import Foundation
+import MUC
+import XMLStream
+import XMPPCore
+
+/// Why an archive query cannot be answered, in the terms MAM replies with.
+public enum ArchiveQueryError: Error, Sendable, Equatable {
+    /// An id given as an anchor is not in this room's archive (XEP-0059 §2.6: item-not-found).
+    case unknownID(String)
+    case storage(StorageError)
+}
+
+/// The filters of a MAM query as SQL: one WHERE clause and its values, shared
+/// by the page, the count and the index queries.
+struct ArchiveFilter {
+    var clauses: [String] = ["room = ?"]
+    var values: [SQLiteValue]
+
+    init(room: JID) {
+        values = [.text(room.description)]
+    }
+
+    mutating func add(_ clause: String, _ newValues: SQLiteValue...) {
+        clauses.append(clause)
+        values += newValues
+    }
+
+    var sql: String { clauses.joined(separator: " AND ") }
+
+    /// FTS5 query text: every word quoted, so that user input is never FTS syntax;
+    /// all words must appear.
+    static func fullTextQuery(_ text: String) -> String? {
+        let words = text.split(whereSeparator: { $0.isWhitespace }).map { word in
+            "\"" + word.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return words.isEmpty ? nil : words.joined(separator: " ")
+    }
+}
+
+extension SQLiteRoomStore {
+    /// Runs a MAM query: the filters of the form, then the RSM page (XEP-0313 §4, XEP-0059).
+    public func query(_ room: JID, _ query: ArchiveQuery) throws(ArchiveQueryError) -> ArchivePage {
+        do {
+            return try runQuery(room, query)
+        } catch let error as ArchiveQueryError {
+            throw error
+        } catch let error as StorageError {
+            throw .storage(error)
+        } catch {
+            throw .storage(StorageError(code: -1, message: "\(error)"))
+        }
+    }
+
+    private func sequence(of stanzaID: String, in room: JID) throws -> Int64 {
+        let statement = try database.statement("SELECT seq FROM archive WHERE room = ? AND stanza_id = ?")
+            .bind(.text(room.description), .text(stanzaID))
+        guard try statement.step() else { throw ArchiveQueryError.unknownID(stanzaID) }
+        return statement.int(0)
+    }
+
+    private func runQuery(_ room: JID, _ query: ArchiveQuery) throws -> ArchivePage {
+        var filter = ArchiveFilter(room: room)
+        if let start = query.start { filter.add("timestamp >= ?", .real(start)) }
+        if let end = query.end { filter.add("timestamp <= ?", .real(end)) }
+        if let nick = query.nick { filter.add("nick = ?", .text(nick)) }
+        if let afterID = query.afterID { filter.add("seq > ?", .integer(try sequence(of: afterID, in: room))) }
+        if let beforeID = query.beforeID { filter.add("seq < ?", .integer(try sequence(of: beforeID, in: room))) }
+        if let ids = query.ids {
+            guard !ids.isEmpty else { return ArchivePage(messages: [], isComplete: true, count: 0, firstIndex: nil) }
+            filter.add("stanza_id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ", ") + ")")
+            filter.values += ids.map { .text($0) }
+        }
+        if let text = query.fulltext, let match = ArchiveFilter.fullTextQuery(text) {
+            filter.add("seq IN (SELECT rowid FROM archive_fts WHERE archive_fts MATCH ?)", .text(match))
+        }
+
+        let count = try countRows(filter)
+        let limit = query.pageSize
+        var page = filter
+        let backwards: Bool
+        var offset = 0
+        switch query.page.anchor {
+        case .none:
+            backwards = false
+            offset = query.page.index ?? 0
+        case .after(let id):
+            page.add("seq > ?", .integer(try sequence(of: id, in: room)))
+            backwards = false
+        case .before(let id):
+            page.add("seq < ?", .integer(try sequence(of: id, in: room)))
+            backwards = true
+        case .lastPage:
+            backwards = true
+        }
+        let sql = """
+            SELECT seq, stanza_id, timestamp, nick, sender_jid, body, stanza FROM archive
+            WHERE \(page.sql) ORDER BY seq \(backwards ? "DESC" : "ASC") LIMIT ? OFFSET ?
+            """
+        let rows = try database.statement(sql).bind(page.values + [.integer(Int64(limit + 1)), .integer(Int64(offset))])
+        var messages: [ArchivedMessage] = []
+        var firstSequence: Int64?
+        var more = false
+        while try rows.step() {
+            if messages.count == limit {
+                more = true
+                break
+            }
+            guard let text = rows.text(6), let stanza = XMLStreamParser.parseElement(text) else { continue }
+            let sequence = rows.int(0)
+            if firstSequence == nil || backwards { firstSequence = sequence }
+            messages.append(ArchivedMessage(
+                stanzaID: rows.text(1) ?? "", room: room, timestamp: rows.double(2), nick: rows.text(3) ?? "",
+                senderJID: rows.text(4).flatMap { try? JID($0) }, body: rows.text(5) ?? "", stanza: stanza))
+        }
+        if backwards { messages.reverse() }
+        var firstIndex: Int? = nil
+        if let firstSequence {
+            var before = filter
+            before.add("seq < ?", .integer(firstSequence))
+            firstIndex = try countRows(before)
+        }
+        if query.flipPage { messages.reverse() }
+        return ArchivePage(messages: messages, isComplete: !more, count: count, firstIndex: firstIndex)
+    }
+
+    private func countRows(_ filter: ArchiveFilter) throws -> Int {
+        let statement = try database.statement("SELECT COUNT(*) FROM archive WHERE \(filter.sql)").bind(filter.values)
+        return try statement.step() ? Int(statement.int(0)) : 0
+    }
+
+    /// XEP-0313 §5.1: the first and last archived message of a room.
+    public func metadata(_ room: JID) throws(StorageError) -> (first: ArchivedMessage?, last: ArchivedMessage?) {
+        func one(_ order: String) throws(StorageError) -> ArchivedMessage? {
+            let statement = try database.statement(
+                "SELECT stanza_id, timestamp FROM archive WHERE room = ? ORDER BY seq \(order) LIMIT 1")
+                .bind(.text(room.description))
+            guard try statement.step() else { return nil }
+            return ArchivedMessage(
+                stanzaID: statement.text(0) ?? "", room: room, timestamp: statement.double(1), nick: "", senderJID: nil,
+                body: "", stanza: XMLElement("message", namespace: Namespace.client))
+        }
+        return (try one("ASC"), try one("DESC"))
+    }
+}
