@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "XMLStreamTests", dependencies: ["XMLStream"]),
         .testTarget(name: "XMPPCoreTests", dependencies: ["XMPPCore"]),
         .testTarget(name: "MUCTests", dependencies: ["MUC", "XMPPCore", "XMLStream"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"]),
         .testTarget(
             name: "ComponentTests",
             dependencies: [

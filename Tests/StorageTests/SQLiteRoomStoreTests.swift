@@ -1,0 +1,147 @@
+import Foundation
+import MUC
+import Storage
+import Testing
+import XMLStream
+import XMPPCore
+
+@Suite("SQLite store: rooms, archive, MAM queries")
+struct SQLiteRoomStoreTests {
+    let directory: URL
+    let store: SQLiteRoomStore
+    static let room = try! JID("lobby@rooms.localhost")
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("parley-store-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try SQLiteRoomStore(path: directory.appendingPathComponent("test.sqlite").path)
+    }
+
+    static func message(_ index: Int, nick: String = "Bob", body: String? = nil, room: JID = room) -> ArchivedMessage {
+        let text = body ?? "message number \(index)"
+        var stanza = XMLElement(
+            "message", namespace: Namespace.client,
+            attributes: ["from": "\(room)/\(nick)", "type": "groupchat", "id": "m\(index)"])
+        stanza.append(XMLElement("body", namespace: Namespace.client, text: text))
+        return ArchivedMessage(
+            stanzaID: "id-\(index)", room: room, timestamp: 1_700_000_000 + Double(index), nick: nick,
+            senderJID: try? JID("\(nick.lowercased())@localhost"), body: text, stanza: stanza)
+    }
+
+    func fill(_ count: Int) async throws {
+        try await store.append((0..<count).map { Self.message($0) })
+    }
+
+    @Test("a room record survives a save and a reopen")
+    func roomRoundTrip() async throws {
+        var configuration = RoomConfiguration()
+        configuration.name = "Lobby"
+        configuration.isMembersOnly = true
+        configuration.password = "x"
+        let record = RoomRecord(
+            jid: Self.room, configuration: configuration,
+            affiliations: [try JID("alice@localhost"): .owner, try JID("bob@localhost"): .outcast],
+            registeredNicks: [try JID("carol@localhost"): "Caro"],
+            subject: RoomSubject(text: "Hello", nick: "Alice", date: 1_700_000_000), occupantIDSalt: "salt", created: 1)
+        try await store.saveRoom(record)
+        let reopened = try SQLiteRoomStore(path: directory.appendingPathComponent("test.sqlite").path)
+        #expect(try await reopened.loadRoom(Self.room) == record)
+        #expect(try await reopened.publicRooms().map(\.jid) == [Self.room])
+        try await reopened.deleteRoom(Self.room)
+        #expect(try await reopened.loadRoom(Self.room) == nil)
+    }
+
+    @Test("history returns the newest messages, oldest first, within maxstanzas, since and maxchars")
+    func history() async throws {
+        try await fill(30)
+        let last5 = try await store.history(of: Self.room, HistoryRequest(maxStanzas: 5))
+        #expect(last5.map(\.stanzaID) == (25..<30).map { "id-\($0)" })
+        let since = try await store.history(of: Self.room, HistoryRequest(maxStanzas: 20, since: 1_700_000_027))
+        #expect(since.map(\.stanzaID) == ["id-28", "id-29"])
+        let one = try await store.history(of: Self.room, HistoryRequest(maxStanzas: 20, maxChars: 200))
+        #expect(one.count == 1)
+        #expect(one.first?.stanza.child("body", namespace: Namespace.client)?.text == "message number 29")
+    }
+
+    @Test("paging forward covers every message once; complete is set exactly on the last page")
+    func pagingForward() async throws {
+        try await fill(25)
+        var seen: [String] = []
+        var anchor = RSMRequest.Anchor.none
+        var pages = 0
+        while true {
+            let page = try await store.query(Self.room, ArchiveQuery(page: RSMRequest(max: 10, anchor: anchor)))
+            pages += 1
+            seen += page.messages.map(\.stanzaID)
+            #expect(page.count == 25)
+            #expect(page.isComplete == (pages == 3))
+            guard !page.isComplete, let last = page.messages.last else { break }
+            anchor = .after(last.stanzaID)
+        }
+        #expect(seen == (0..<25).map { "id-\($0)" })
+    }
+
+    @Test("paging backward from the last page, with first indexes")
+    func pagingBackward() async throws {
+        try await fill(25)
+        let last = try await store.query(Self.room, ArchiveQuery(page: RSMRequest(max: 10, anchor: .lastPage)))
+        #expect(last.messages.map(\.stanzaID) == (15..<25).map { "id-\($0)" })
+        #expect(last.firstIndex == 15)
+        #expect(!last.isComplete)
+        let previous = try await store.query(Self.room, ArchiveQuery(page: RSMRequest(max: 10, anchor: .before("id-5"))))
+        #expect(previous.messages.map(\.stanzaID) == (0..<5).map { "id-\($0)" })
+        #expect(previous.isComplete)
+        #expect(previous.firstIndex == 0)
+    }
+
+    @Test("filters: time, occupant, ids, after-id and before-id combine")
+    func filters() async throws {
+        try await store.append([Self.message(0), Self.message(1, nick: "Alice"), Self.message(2), Self.message(3, nick: "Alice")])
+        let alice = try await store.query(Self.room, ArchiveQuery(nick: "Alice"))
+        #expect(alice.messages.map(\.stanzaID) == ["id-1", "id-3"])
+        let window = try await store.query(Self.room, ArchiveQuery(start: 1_700_000_001, end: 1_700_000_002))
+        #expect(window.messages.map(\.stanzaID) == ["id-1", "id-2"])
+        let between = try await store.query(Self.room, ArchiveQuery(afterID: "id-0", beforeID: "id-3"))
+        #expect(between.messages.map(\.stanzaID) == ["id-1", "id-2"])
+        let ids = try await store.query(Self.room, ArchiveQuery(ids: ["id-3", "id-0"]))
+        #expect(ids.messages.map(\.stanzaID) == ["id-0", "id-3"])
+    }
+
+    @Test("an unknown anchor id is item-not-found, not an empty page")
+    func unknownID() async throws {
+        try await fill(3)
+        await #expect(throws: ArchiveQueryError.unknownID("nope")) {
+            try await store.query(Self.room, ArchiveQuery(page: RSMRequest(anchor: .after("nope"))))
+        }
+        await #expect(throws: ArchiveQueryError.unknownID("nope")) {
+            try await store.query(Self.room, ArchiveQuery(afterID: "nope"))
+        }
+    }
+
+    @Test("full-text search is case- and diacritic-insensitive, needs every word, and pages")
+    func fulltext() async throws {
+        try await store.append([
+            Self.message(0, body: "Meet at the Café tomorrow"),
+            Self.message(1, body: "the cafe is closed"),
+            Self.message(2, body: "stops at noon"),
+            Self.message(3, body: "OPS meeting \"quoted\" and more"),
+        ])
+        let cafe = try await store.query(Self.room, ArchiveQuery(fulltext: "CAFE"))
+        #expect(cafe.messages.map(\.stanzaID) == ["id-0", "id-1"])
+        let both = try await store.query(Self.room, ArchiveQuery(fulltext: "café closed"))
+        #expect(both.messages.map(\.stanzaID) == ["id-1"])
+        let ops = try await store.query(Self.room, ArchiveQuery(fulltext: "ops"))
+        #expect(ops.messages.map(\.stanzaID) == ["id-3"], "word boundaries: 'stops' is not 'ops'")
+        let syntax = try await store.query(Self.room, ArchiveQuery(fulltext: "\"quoted\" AND OR NEAR("))
+        #expect(syntax.messages.isEmpty, "user text is never FTS syntax")
+    }
+
+    @Test("rooms do not see each other's archives")
+    func isolation() async throws {
+        try await store.append([Self.message(0), Self.message(1, room: try JID("other@rooms.localhost"))])
+        #expect(try await store.query(Self.room, ArchiveQuery()).messages.map(\.stanzaID) == ["id-0"])
+        await #expect(throws: ArchiveQueryError.unknownID("id-1")) {
+            try await store.query(Self.room, ArchiveQuery(page: RSMRequest(anchor: .after("id-1"))))
+        }
+    }
+}
