@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "parley",
             dependencies: [
-                "Service",
+                "Service", "Storage", "XMLStream", "XMPPCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,0 +1,59 @@
+import Foundation
+import MUC
+import XMLStream
+import XMPPCore
+
+/// Reads a room's archive for the admin command line, row by row, so that an
+/// export of any size runs in constant memory. It opens the database beside a
+/// running service (WAL lets readers and the writer work at once).
+public final class ArchiveReader {
+    private let database: SQLiteDatabase
+
+    public init(path: String) throws(StorageError) {
+        database = try SQLiteDatabase(path: path)
+        try Schema.migrate(database)
+    }
+
+    /// One archived message as the command line shows it.
+    public struct Record: Sendable, Hashable {
+        public var stanzaID: String
+        public var timestamp: Double
+        public var nick: String
+        public var senderJID: String?
+        public var body: String
+        /// The stanza as archived, serialized.
+        public var stanza: String
+    }
+
+    /// Messages of a room matching the filters, oldest first.
+    public func search(
+        room: JID, text: String?, since: Double?, until: Double?, limit: Int?, _ each: (Record) throws -> Void
+    ) throws {
+        var filter = ArchiveFilter(room: room)
+        if let since { filter.add("timestamp >= ?", .real(since)) }
+        if let until { filter.add("timestamp <= ?", .real(until)) }
+        if let text, let match = ArchiveFilter.fullTextQuery(text) {
+            filter.add("seq IN (SELECT rowid FROM archive_fts WHERE archive_fts MATCH ?)", .text(match))
+        }
+        let columns = "stanza_id, timestamp, nick, sender_jid, body, stanza"
+        var sql = "SELECT \(columns) FROM archive WHERE \(filter.sql) ORDER BY seq"
+        if let limit {
+            // The newest `limit` matches, still printed oldest first.
+            sql = """
+                SELECT \(columns) FROM (SELECT seq, \(columns) FROM archive WHERE \(filter.sql)
+                ORDER BY seq DESC LIMIT \(max(0, limit))) ORDER BY seq
+                """
+        }
+        let rows = try database.statement(sql).bind(filter.values)
+        while try rows.step() {
+            try each(Record(
+                stanzaID: rows.text(0) ?? "", timestamp: rows.double(1), nick: rows.text(2) ?? "",
+                senderJID: rows.text(3), body: rows.text(4) ?? "", stanza: rows.text(5) ?? ""))
+        }
+    }
+
+    /// Every message of a room, oldest first.
+    public func export(room: JID, _ each: (Record) throws -> Void) throws {
+        try search(room: room, text: nil, since: nil, until: nil, limit: nil, each)
+    }
+}
