@@ -18,3 +18,13 @@ public enum MUCNamespace {
     public static let stableID = "http://jabber.org/protocol/muc#stable_id"  // XEP-0045 §17.4
     public static let selfPingOptimization = "http://jabber.org/protocol/muc#self-ping-optimization"
 }
+
+extension MUCNamespace {
+    // XEP-0425 message moderation and XEP-0424 retraction, in the version the
+    // XEP's text stores (:0, wrapped in XEP-0422 apply-to) and the newer :1.
+    public static let moderate0 = "urn:xmpp:message-moderate:0"
+    public static let retract0 = "urn:xmpp:message-retract:0"
+    public static let fasten = "urn:xmpp:fasten:0"
+    public static let moderate1 = "urn:xmpp:message-moderate:1"
+    public static let retract1 = "urn:xmpp:message-retract:1"
+}

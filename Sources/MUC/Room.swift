@@ -75,6 +75,10 @@ public struct RoomEffects: Sendable {
         case archiveQuery(IQ, ArchiveQuery)
         /// A MAM metadata request the room allowed.
         case archiveMetadata(IQ)
+        /// A retraction the room allowed: the owner replaces the archived
+        /// message with a tombstone, then sends the notices and the IQ result,
+        /// or `item-not-found` if there is no such message.
+        case moderation(IQ, Retraction, broadcast: [XMLElement])
     }
 
     public var outputs: [Output] = []

@@ -35,7 +35,9 @@ extension Room {
             config.isNonAnonymous ? "muc_nonanonymous" : "muc_semianonymous",
         ]
         if isLocked { features.append("muc_unconfigured") }
-        if config.isArchived { features += [Namespace.mam, Namespace.mamExtended, Namespace.fulltext] }
+        if config.isArchived {
+            features += [Namespace.mam, Namespace.mamExtended, Namespace.fulltext, MUCNamespace.moderate0, MUCNamespace.moderate1]
+        }
         typealias F = DataForm.Field
         var fields = [
             F("FORM_TYPE", type: .hidden, values: [MUCNamespace.roomInfo]),

@@ -105,6 +105,9 @@ extension Room {
                 case (.get, Namespace.discoInfo): result = try discoInfo(iq, payload: payload)
                 case (.get, Namespace.discoItems): result = discoItems(iq)
                 case (.get, Namespace.ping): result = nil
+                case (.set, MUCNamespace.moderate1), (.set, MUCNamespace.fasten):
+                    try moderate(iq, payload: payload, context: context, effects: &effects)
+                    return
                 case (_, Namespace.mam):
                     // The archive's owner answers, after the room said who may read.
                     _ = try archiveRequest(iq, payload: payload, context: context, effects: &effects)

@@ -160,6 +160,18 @@ public actor RoomHost {
                 stanzas += await answer(iq, query, room: room.jid)
             case .archiveMetadata(let iq):
                 stanzas += await metadata(iq, room: room.jid)
+            case .moderation(let iq, let retraction, let broadcast):
+                do {
+                    if try await store.retract(room.jid, retraction) {
+                        stanzas.append(iq.result())
+                        stanzas += broadcast
+                    } else {
+                        stanzas.append(iq.error(StanzaError(.itemNotFound, text: "no message with id \(retraction.stanzaID)")))
+                    }
+                } catch {
+                    logger.error("cannot retract in \(room.jid): \(error)")
+                    stanzas.append(iq.error(StanzaError(.internalServerError, text: "the archive cannot be changed")))
+                }
             }
         }
         return stanzas

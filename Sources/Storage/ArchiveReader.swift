@@ -23,6 +23,21 @@ public final class ArchiveReader {
         public var body: String
         /// The stanza as archived, serialized.
         public var stanza: String
+        /// Set when a moderator retracted the message (XEP-0425): the body is then gone.
+        public var moderation: Moderation?
+    }
+
+    /// Who retracted a message, when, and why.
+    public struct Moderation: Sendable, Hashable {
+        public var by: String
+        public var timestamp: Double
+        public var reason: String?
+
+        public init(by: String, timestamp: Double, reason: String?) {
+            self.by = by
+            self.timestamp = timestamp
+            self.reason = reason
+        }
     }
 
     /// Messages of a room matching the filters, oldest first.
@@ -35,7 +50,7 @@ public final class ArchiveReader {
         if let text, let match = ArchiveFilter.fullTextQuery(text) {
             filter.add("seq IN (SELECT rowid FROM archive_fts WHERE archive_fts MATCH ?)", .text(match))
         }
-        let columns = "stanza_id, timestamp, nick, sender_jid, body, stanza"
+        let columns = "stanza_id, timestamp, nick, sender_jid, body, stanza, moderated_by, moderated_at, moderation_reason"
         var sql = "SELECT \(columns) FROM archive WHERE \(filter.sql) ORDER BY seq"
         if let limit {
             // The newest `limit` matches, still printed oldest first.
@@ -48,7 +63,8 @@ public final class ArchiveReader {
         while try rows.step() {
             try each(Record(
                 stanzaID: rows.text(0) ?? "", timestamp: rows.double(1), nick: rows.text(2) ?? "",
-                senderJID: rows.text(3), body: rows.text(4) ?? "", stanza: rows.text(5) ?? ""))
+                senderJID: rows.text(3), body: rows.text(4) ?? "", stanza: rows.text(5) ?? "",
+                moderation: rows.text(6).map { Moderation(by: $0, timestamp: rows.double(7), reason: rows.text(8)) }))
         }
     }
 

@@ -22,7 +22,7 @@ public actor InMemoryRoomStore: RoomStore {
     }
 
     public func history(of room: JID, _ request: HistoryRequest) -> [ArchivedMessage] {
-        let candidates = (archive[room] ?? []).filter { $0.timestamp > (request.since ?? -1) }
+        let candidates = (archive[room] ?? []).filter { $0.timestamp > (request.since ?? -1) && !$0.body.isEmpty }
         return Array(candidates.suffix(request.maxStanzas))
     }
 
@@ -62,6 +62,14 @@ public actor InMemoryRoomStore: RoomStore {
         return ArchivePage(
             messages: messages, isComplete: window.count <= size, count: matching.count,
             firstIndex: selected.first.flatMap { first in matching.firstIndex(of: first) })
+    }
+
+    public func retract(_ room: JID, _ retraction: Retraction) -> Bool {
+        guard let index = archive[room]?.firstIndex(where: { $0.stanzaID == retraction.stanzaID }),
+              let original = archive[room]?[index] else { return false }
+        archive[room]?[index].body = ""
+        archive[room]?[index].stanza = retraction.tombstone(of: original.stanza)
+        return true
     }
 
     public func metadata(_ room: JID) -> (first: ArchivedMessage?, last: ArchivedMessage?) {

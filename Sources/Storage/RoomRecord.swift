@@ -63,6 +63,8 @@ public protocol RoomStore: Sendable {
     func history(of room: JID, _ request: HistoryRequest) async throws(StorageError) -> [ArchivedMessage]
     /// A MAM query's page (XEP-0313 with XEP-0059 paging).
     func query(_ room: JID, _ query: ArchiveQuery) async throws(ArchiveQueryError) -> ArchivePage
+    /// Replaces an archived message by its tombstone (XEP-0425); false if there is no such message.
+    func retract(_ room: JID, _ retraction: Retraction) async throws(StorageError) -> Bool
     /// The first and last archived message of a room (XEP-0313 metadata).
     func metadata(_ room: JID) async throws(StorageError) -> (first: ArchivedMessage?, last: ArchivedMessage?)
 }

@@ -114,11 +114,30 @@ public actor SQLiteRoomStore: RoomStore {
         }
     }
 
+    public func retract(_ room: JID, _ retraction: Retraction) throws(StorageError) -> Bool {
+        let original = try database.statement("SELECT stanza FROM archive WHERE room = ? AND stanza_id = ?")
+            .bind(.text(room.description), .text(retraction.stanzaID))
+        guard try original.step(), let text = original.text(0), let stanza = XMLStreamParser.parseElement(text) else {
+            return false
+        }
+        try database.statement(
+            """
+            UPDATE archive SET body = '', stanza = ?, moderated_by = ?, moderated_at = ?, moderation_reason = ?
+            WHERE room = ? AND stanza_id = ?
+            """
+        ).bind(
+            .text(XMLSerializer.serialize(retraction.tombstone(of: stanza))), .text(retraction.moderator.description),
+            .real(retraction.timestamp), retraction.reason.map { .text($0) } ?? .null,
+            .text(room.description), .text(retraction.stanzaID)
+        ).run()
+        return true
+    }
+
     public func history(of room: JID, _ request: HistoryRequest) throws(StorageError) -> [ArchivedMessage] {
         let rows = try database.statement(
             """
             SELECT stanza_id, timestamp, nick, sender_jid, body, stanza FROM archive
-            WHERE room = ? AND timestamp > ? ORDER BY seq DESC LIMIT ?
+            WHERE room = ? AND timestamp > ? AND moderated_by IS NULL ORDER BY seq DESC LIMIT ?
             """
         ).bind(.text(room.description), .real(request.since ?? -1), .integer(Int64(request.maxStanzas)))
         var newestFirst: [ArchivedMessage] = []

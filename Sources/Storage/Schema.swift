@@ -54,6 +54,12 @@ enum Schema {
             INSERT INTO archive_fts(rowid, body) VALUES (new.seq, new.body);
         END;
         """,
+        // 3: moderation (XEP-0425): who retracted a message, when and why.
+        """
+        ALTER TABLE archive ADD COLUMN moderated_by TEXT;
+        ALTER TABLE archive ADD COLUMN moderated_at REAL;
+        ALTER TABLE archive ADD COLUMN moderation_reason TEXT;
+        """,
     ]
 
     static func migrate(_ database: SQLiteDatabase) throws(StorageError) {

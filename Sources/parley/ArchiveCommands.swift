@@ -45,13 +45,21 @@ struct ArchiveOptions: ParsableArguments {
     }
 }
 
-/// One exported message: what DESIGN.md §4 promises for each record.
+/// One exported message: what DESIGN.md §4 promises for each record, and
+/// its moderation status (null, or who retracted it, when and why).
 struct ExportRecord: Encodable {
+    struct Moderated: Encodable {
+        var by: String
+        var time: String
+        var reason: String?
+    }
+
     var stanza_id: String
     var time: String
     var nick: String
     var jid: String?
     var body: String
+    var moderated: Moderated?
 
     init(_ record: ArchiveReader.Record) {
         stanza_id = record.stanzaID
@@ -59,6 +67,19 @@ struct ExportRecord: Encodable {
         nick = record.nick
         jid = record.senderJID
         body = record.body
+        moderated = record.moderation.map { Moderated(by: $0.by, time: DateTime.format($0.timestamp), reason: $0.reason) }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        // Explicit nulls: a reader of the export sees every field of every record.
+        enum Key: String, CodingKey { case stanza_id, time, nick, jid, body, moderated }
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(stanza_id, forKey: .stanza_id)
+        try container.encode(time, forKey: .time)
+        try container.encode(nick, forKey: .nick)
+        try container.encode(jid, forKey: .jid)
+        try container.encode(body, forKey: .body)
+        try container.encode(moderated, forKey: .moderated)
     }
 }
 
@@ -112,7 +133,8 @@ extension Parley.Archive {
                 if json {
                     output.line(String(decoding: try encoder.encode(ExportRecord(record)), as: UTF8.self))
                 } else {
-                    let body = record.body.replacingOccurrences(of: "\n", with: " ⏎ ")
+                    let body = record.moderation.map { "(retracted by \($0.by)\($0.reason.map { ": \($0)" } ?? ""))" }
+                        ?? record.body.replacingOccurrences(of: "\n", with: " ⏎ ")
                     output.line("\(DateTime.format(record.timestamp))  \(record.nick)  \(body)  [\(record.stanzaID)]")
                 }
             }
@@ -153,6 +175,10 @@ extension Parley.Archive {
                         + " nick='\(XMLSerializer.escaped(record.nick, inAttribute: true))'"
                     if let jid = record.senderJID {
                         attributes += " jid='\(XMLSerializer.escaped(jid, inAttribute: true))'"
+                    }
+                    if let moderation = record.moderation {
+                        attributes += " moderated-by='\(XMLSerializer.escaped(moderation.by, inAttribute: true))'"
+                            + " moderated-at='\(DateTime.format(moderation.timestamp))'"
                     }
                     output.line("<record \(attributes)>\(record.stanza)</record>")
                 }

@@ -144,4 +144,28 @@ struct SQLiteRoomStoreTests {
             try await store.query(Self.room, ArchiveQuery(page: RSMRequest(anchor: .after("id-1"))))
         }
     }
+
+    @Test("a retracted message keeps a tombstone: no body, no full-text hit, not in history, moderation recorded")
+    func retraction() async throws {
+        try await fill(3)
+        let retraction = Retraction(
+            stanzaID: "id-1", moderator: try JID("lobby@rooms.localhost/Alice"), moderatorOccupantID: "oid",
+            reason: "spam", timestamp: 1_700_000_100)
+        #expect(try await store.retract(Self.room, retraction))
+        #expect(try await !store.retract(Self.room, Retraction(
+            stanzaID: "nope", moderator: retraction.moderator, moderatorOccupantID: "oid", reason: nil, timestamp: 0)))
+        let page = try await store.query(Self.room, ArchiveQuery())
+        #expect(page.messages.map(\.stanzaID) == ["id-0", "id-1", "id-2"], "the tombstone stays in MAM")
+        let tombstone = try #require(page.messages.first { $0.stanzaID == "id-1" })
+        #expect(tombstone.stanza.child("body", namespace: Namespace.client) == nil)
+        #expect(tombstone.stanza.child("moderated", namespace: MUCNamespace.moderate0) != nil)
+        #expect(try await store.query(Self.room, ArchiveQuery(fulltext: "number 1")).messages.isEmpty)
+        #expect(try await store.history(of: Self.room, HistoryRequest(maxStanzas: 10)).map(\.stanzaID) == ["id-0", "id-2"])
+        let reader = try ArchiveReader(path: directory.appendingPathComponent("test.sqlite").path)
+        var moderation: ArchiveReader.Moderation?
+        try reader.export(room: Self.room) { record in
+            if record.stanzaID == "id-1" { moderation = record.moderation }
+        }
+        #expect(moderation == ArchiveReader.Moderation(by: "lobby@rooms.localhost/Alice", timestamp: 1_700_000_100, reason: "spam"))
+    }
 }
