@@ -34,7 +34,8 @@ public struct RoomConfiguration: Sendable, Hashable, Codable {
     public var isArchived = true
     /// How many messages a joining occupant gets by default (`muc#maxhistoryfetch`).
     public var historyLength = 20
-    /// Days archived messages are kept; 0 means forever (Parley's own field).
+    /// Days archived messages are kept (Parley's own field): nil follows the
+    /// service's default (`archive.retention_days`), 0 keeps them forever.
     public var retentionDays: Int?
 
     public init() {}
@@ -110,8 +111,9 @@ extension RoomConfiguration {
                             .init(label: "Visitor", value: "visitor")]),
                 F(Field.logging, type: .boolean, label: "Archive the room's messages", values: bool(isArchived)),
                 F(Field.historyLength, type: .textSingle, label: "Messages sent to a joining occupant", values: [String(historyLength)]),
-                F(Field.retention, type: .textSingle, label: "Days to keep archived messages (0 = forever)",
-                  values: [String(retentionDays ?? 0)]),
+                F(Field.retention, type: .textSingle,
+                  label: "Days to keep archived messages (0 = forever, empty = the service's default)",
+                  values: retentionDays.map { [String($0)] } ?? []),
                 F(Field.admins, type: .jidMulti, label: "Room admins", values: admins.map(\.description)),
                 F(Field.owners, type: .jidMulti, label: "Room owners", values: owners.map(\.description)),
             ])
@@ -202,8 +204,11 @@ extension RoomConfiguration {
             case Field.logging, Field.archiving: new.isArchived = try boolean()
             case Field.historyLength: new.historyLength = try integer(0...1000)
             case Field.retention:
-                let days = try integer(0...36500)
-                new.retentionDays = days == 0 ? nil : days
+                if (field.value ?? "").isEmpty {
+                    new.retentionDays = nil
+                } else {
+                    new.retentionDays = try integer(0...36500)
+                }
             case Field.admins: admins = try jids()
             case Field.owners: owners = try jids()
             default:

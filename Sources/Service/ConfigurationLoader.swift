@@ -34,6 +34,7 @@ public enum ConfigurationLoader {
         var componentTable = try top.requiredTable("component")
         var storageTable = try top.requiredTable("storage")
         let serviceTable = try top.optionalTable("service")
+        let archiveTable = try top.optionalTable("archive")
         try top.rejectUnknownKeys()
 
         let component = try readComponent(&componentTable, baseDirectory: baseDirectory)
@@ -50,10 +51,17 @@ public enum ConfigurationLoader {
             service.name = try serviceTable.optionalString("name") ?? service.name
             try serviceTable.rejectUnknownKeys()
         }
+        var archive = ArchiveConfiguration()
+        if var archiveTable {
+            archive.retentionDays = try archiveTable.optionalInt("retention_days", in: 0...36500) ?? 0
+            let minutes = try archiveTable.optionalInt("sweep_interval_minutes", in: 1...10_080) ?? 60
+            archive.sweepInterval = .seconds(minutes * 60)
+            try archiveTable.rejectUnknownKeys()
+        }
         return ParleyConfiguration(
             component: component,
             storage: StorageConfiguration(databasePath: absolute(database, base: baseDirectory)),
-            service: service)
+            service: service, archive: archive)
     }
 
     private static func readComponent(

@@ -6,11 +6,29 @@ public struct ParleyConfiguration: Sendable, Hashable {
     public var component: ComponentConfiguration
     public var storage: StorageConfiguration
     public var service: ServiceConfiguration
+    public var archive: ArchiveConfiguration
 
-    public init(component: ComponentConfiguration, storage: StorageConfiguration, service: ServiceConfiguration) {
+    public init(
+        component: ComponentConfiguration, storage: StorageConfiguration, service: ServiceConfiguration,
+        archive: ArchiveConfiguration = ArchiveConfiguration()
+    ) {
         self.component = component
         self.storage = storage
         self.service = service
+        self.archive = archive
+    }
+}
+
+/// The `[archive]` table: how long messages are kept.
+public struct ArchiveConfiguration: Sendable, Hashable {
+    /// Days to keep messages of rooms that do not set their own retention; 0 = forever.
+    public var retentionDays: Int
+    /// How often expired messages are deleted.
+    public var sweepInterval: Duration
+
+    public init(retentionDays: Int = 0, sweepInterval: Duration = .seconds(3600)) {
+        self.retentionDays = retentionDays
+        self.sweepInterval = sweepInterval
     }
 }
 

@@ -37,7 +37,16 @@ public struct ParleyService: Sendable {
         let component = ComponentClient(
             configuration: configuration.component, handler: router, logger: logger)
         logger.info("Parley \(ParleyVersion.current) serving \(domain)")
-        try await component.run()
+        let sweeper = RetentionSweeper(
+            store: store, defaultDays: configuration.archive.retentionDays,
+            interval: configuration.archive.sweepInterval, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await sweeper.run() }
+            group.addTask { try await component.run() }
+            // The component ends the service (cancelled, or a fatal error); the sweeper follows.
+            defer { group.cancelAll() }
+            try await group.next()
+        }
     }
 }
 

@@ -53,11 +53,12 @@ public actor SQLiteRoomStore: RoomStore {
         try database.transaction { () throws(StorageError) in
             try database.statement(
                 """
-                INSERT INTO rooms (jid, configuration, subject, subject_nick, subject_time, occupant_id_salt, is_public, name, created)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO rooms (jid, configuration, subject, subject_nick, subject_time, occupant_id_salt, is_public, name,
+                                   created, retention_days)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(jid) DO UPDATE SET configuration = excluded.configuration, subject = excluded.subject,
                     subject_nick = excluded.subject_nick, subject_time = excluded.subject_time,
-                    is_public = excluded.is_public, name = excluded.name
+                    is_public = excluded.is_public, name = excluded.name, retention_days = excluded.retention_days
                 """
             ).bind(
                 .text(record.jid.description), .text(json),
@@ -65,7 +66,8 @@ public actor SQLiteRoomStore: RoomStore {
                 record.subject?.nick.map { .text($0) } ?? .null,
                 record.subject.map { .real($0.date) } ?? .null,
                 .text(record.occupantIDSalt), .integer(record.configuration.isPublic ? 1 : 0),
-                .text(record.configuration.name), .real(record.created)
+                .text(record.configuration.name), .real(record.created),
+                record.configuration.retentionDays.map { .integer(Int64($0)) } ?? .null
             ).run()
             try database.statement("DELETE FROM affiliations WHERE room = ?").bind(.text(record.jid.description)).run()
             let insert = "INSERT INTO affiliations (room, jid, affiliation, nick) VALUES (?, ?, ?, ?)"

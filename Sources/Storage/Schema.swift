@@ -60,6 +60,10 @@ enum Schema {
         ALTER TABLE archive ADD COLUMN moderated_at REAL;
         ALTER TABLE archive ADD COLUMN moderation_reason TEXT;
         """,
+        // 4: per-room retention (null: the service default; 0: forever).
+        """
+        ALTER TABLE rooms ADD COLUMN retention_days INTEGER;
+        """,
     ]
 
     static func migrate(_ database: SQLiteDatabase) throws(StorageError) {

@@ -107,6 +107,16 @@ struct ConfigurationLoaderTests {
         #expect(error(missingFile)?.key == "component.secret_file")
     }
 
+    @Test("the archive table: retention days and sweep interval, checked")
+    func archive() throws {
+        let configuration = try parse(Self.valid + "\n[archive]\nretention_days = 90\nsweep_interval_minutes = 5\n")
+        #expect(configuration.archive.retentionDays == 90)
+        #expect(configuration.archive.sweepInterval == .seconds(300))
+        #expect(try parse(Self.valid).archive.retentionDays == 0)
+        #expect(error(Self.valid + "\n[archive]\nretention_days = -1\n")?.key == "archive.retention_days")
+        #expect(error(Self.valid + "\n[archive]\nretention = 1\n")?.key == "archive.retention")
+    }
+
     @Test("TOML syntax errors give the line")
     func syntax() {
         let problem = error("[component\n")

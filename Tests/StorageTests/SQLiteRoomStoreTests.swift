@@ -168,4 +168,34 @@ struct SQLiteRoomStoreTests {
         }
         #expect(moderation == ArchiveReader.Moderation(by: "lobby@rooms.localhost/Alice", timestamp: 1_700_000_100, reason: "spam"))
     }
+
+    @Test("retention: the room's own days, else the default; expiry in batches keeps full-text consistent")
+    func retention() async throws {
+        let other = try JID("other@rooms.localhost")
+        let forever = try JID("forever@rooms.localhost")
+        try await store.append((0..<10).map { Self.message($0) } + (0..<10).map { Self.message($0, room: other) }
+            + (0..<10).map { Self.message($0, room: forever) })
+        var short = RoomConfiguration()
+        short.retentionDays = 1
+        var keep = RoomConfiguration()
+        keep.retentionDays = 0
+        for (jid, configuration) in [(Self.room, short), (forever, keep)] {
+            try await store.saveRoom(RoomRecord(jid: jid, configuration: configuration, affiliations: [:],
+                                                registeredNicks: [:], subject: nil, occupantIDSalt: "s", created: 0))
+        }
+        let plan = try await store.retentionPlan(defaultDays: 30)
+        #expect(Dictionary(uniqueKeysWithValues: plan.map { ($0.room, $0.days) }) == [Self.room: 1, other: 30])
+        // Messages are at 1_700_000_000 + i; a cutoff at +5 expires 0...4, three at a time.
+        var deleted: [Int] = []
+        while true {
+            let count = try await store.expire(Self.room, before: 1_700_000_005, limit: 3)
+            deleted.append(count)
+            if count < 3 { break }
+        }
+        #expect(deleted == [3, 2])
+        #expect(try await store.query(Self.room, ArchiveQuery()).messages.map(\.stanzaID) == (5..<10).map { "id-\($0)" })
+        #expect(try await store.query(Self.room, ArchiveQuery(fulltext: "number 2")).messages.isEmpty)
+        #expect(try await store.query(Self.room, ArchiveQuery(fulltext: "number 7")).messages.count == 1)
+        #expect(try await store.query(other, ArchiveQuery()).count == 10)
+    }
 }

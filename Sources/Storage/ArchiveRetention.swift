@@ -1,0 +1,37 @@
+import MUC
+import XMPPCore
+
+/// Expiry of archived messages (per-room retention, with a service-wide
+/// default), in small batches so that rooms never wait long for the database.
+extension SQLiteRoomStore {
+    /// Each room with messages in the archive and the retention that applies
+    /// to it: the room's own, or `defaultDays` (0 = forever).
+    public func retentionPlan(defaultDays: Int) throws(StorageError) -> [(room: JID, days: Int)] {
+        var own: [String: Int?] = [:]
+        let configured = try database.statement("SELECT jid, retention_days FROM rooms")
+        while try configured.step() {
+            guard let jid = configured.text(0) else { continue }
+            own[jid] = configured.isNull(1) ? nil : Int(configured.int(1))
+        }
+        var plan: [(room: JID, days: Int)] = []
+        let rooms = try database.statement("SELECT DISTINCT room FROM archive")
+        while try rooms.step() {
+            guard let text = rooms.text(0), let jid = try? JID(text) else { continue }
+            let days = (own[text] ?? nil) ?? defaultDays
+            if days > 0 { plan.append((jid, days)) }
+        }
+        return plan
+    }
+
+    /// Deletes up to `limit` messages of `room` older than `cutoff`; returns how many went.
+    /// The full-text index follows through its trigger.
+    public func expire(_ room: JID, before cutoff: Double, limit: Int) throws(StorageError) -> Int {
+        try database.statement(
+            """
+            DELETE FROM archive WHERE seq IN (
+                SELECT seq FROM archive WHERE room = ? AND timestamp < ? ORDER BY seq LIMIT ?)
+            """
+        ).bind(.text(room.description), .real(cutoff), .integer(Int64(limit))).run()
+        return database.changes
+    }
+}
