@@ -56,6 +56,9 @@ let package = Package(
 
         // Benchmarks print figures; they are never part of `swift test`.
         .executableTarget(name: "parser-bench", dependencies: ["XMLStream"], path: "Benchmarks/ParserBenchmark"),
+        .executableTarget(
+            name: "archive-bench", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"],
+            path: "Benchmarks/ArchiveBenchmark"),
 
         .testTarget(name: "XMLStreamTests", dependencies: ["XMLStream"]),
         .testTarget(name: "XMPPCoreTests", dependencies: ["XMPPCore"]),

@@ -7,6 +7,8 @@
 # Environment:
 #   PARLEY_BIN     the binary to test (default: <repo>/.build/debug/parley); nothing is built here
 #   SKIP_INSTALL=1 do not run Interop/install-deps.sh first
+#   INTEROP_MUC=parley|prosody|parley,prosody   the MUC services the room tests run against
+#   INTEROP_NO_PARLEY=1   Prosody only (the room tests against its MUC); Parley's tests skip
 #   INTEROP_RUN_DIR, INTEROP_KEEP_RUN_DIR=1, INTEROP_C2S_PORT, INTEROP_COMPONENT_PORT,
 #   INTEROP_TEST_TIMEOUT: see tests/conftest.py (a failing run always keeps its run directory)
 #
@@ -23,13 +25,16 @@ if [[ "${SKIP_INSTALL:-0}" != "1" ]]; then
 fi
 
 PARLEY_BIN=${PARLEY_BIN:-$REPO_ROOT/.build/debug/parley}
-if [[ ! -f "$PARLEY_BIN" || ! -x "$PARLEY_BIN" ]]; then
+if [[ "${INTEROP_NO_PARLEY:-0}" == "1" ]]; then
+    echo "run-tests: INTEROP_NO_PARLEY=1: Prosody only; tests that need Parley are skipped" >&2
+elif [[ ! -f "$PARLEY_BIN" || ! -x "$PARLEY_BIN" ]]; then
     echo "run-tests: no Parley binary at $PARLEY_BIN" >&2
     echo "run-tests: build it first (swift build in $REPO_ROOT) or set PARLEY_BIN" >&2
     exit 2
+else
+    PARLEY_BIN=$(realpath "$PARLEY_BIN")
+    export PARLEY_BIN
 fi
-PARLEY_BIN=$(realpath "$PARLEY_BIN")
-export PARLEY_BIN
 
 created_run_dir=0
 if [[ -z "${INTEROP_RUN_DIR:-}" ]]; then

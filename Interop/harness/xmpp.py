@@ -69,7 +69,9 @@ class Client:
     def __init__(self, xmpp: ClientXMPP, name: str):
         self.xmpp = xmpp
         self.name = name
-        self._mailbox: list[ElementBase] = []
+        # (arrival number, stanza), in arrival order.
+        self._mailbox: list[tuple[int, ElementBase]] = []
+        self._arrivals = 0
         self._arrived = asyncio.Event()
         ns = xmpp.default_ns
         for kind in ("message", "presence"):
@@ -229,25 +231,45 @@ class Client:
         return presence
 
     def _collect(self, stanza: ElementBase) -> None:
-        self._mailbox.append(stanza)
+        self._mailbox.append((self._arrivals, stanza))
+        self._arrivals += 1
         self._arrived.set()
 
-    def received(self, kind: str | None = None) -> list[ElementBase]:
-        return [s for s in self._mailbox if kind is None or s.name == kind]
+    @property
+    def position(self) -> int:
+        """The arrival number the next received stanza will get: pass it as `after` to
+        `expect` to ignore whatever had already arrived (or was still waiting) before."""
+        return self._arrivals
 
-    async def expect(self, kind: str, predicate: Callable[[ElementBase], bool] = lambda s: True,
-                     timeout: float = DEFAULT_TIMEOUT, what: str = "") -> ElementBase:
-        """The first received `kind` stanza matching `predicate` (removed from the mailbox)."""
+    def received(self, kind: str | None = None) -> list[ElementBase]:
+        return [s for _, s in self._mailbox if kind is None or s.name == kind]
+
+    def drop(self, predicate: Callable[[ElementBase], bool]) -> list[ElementBase]:
+        """Remove and return every stanza in the mailbox matching `predicate`."""
+        kept, dropped = [], []
+        for entry in self._mailbox:
+            (dropped if predicate(entry[1]) else kept).append(entry)
+        self._mailbox = kept
+        return [stanza for _, stanza in dropped]
+
+    async def expect(self, kind: str | None, predicate: Callable[[ElementBase], bool] = lambda s: True,
+                     timeout: float = DEFAULT_TIMEOUT, what: str = "",
+                     after: int | None = None) -> ElementBase:
+        """The first received `kind` stanza (any kind if None) matching `predicate`, removed
+        from the mailbox; with `after`, only stanzas whose arrival number is at least that."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            for stanza in self._mailbox:
-                if stanza.name == kind and predicate(stanza):
-                    self._mailbox.remove(stanza)
+            for entry in self._mailbox:
+                number, stanza = entry
+                if after is not None and number < after:
+                    continue
+                if (kind is None or stanza.name == kind) and predicate(stanza):
+                    self._mailbox.remove(entry)
                     return stanza
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                seen = "\n  ".join(_short(s, 300) for s in self._mailbox[-5:]) or "(nothing)"
-                raise XMPPTimeout(f"{self.name}: no {what or kind} within {timeout} s; "
+                seen = "\n  ".join(_short(s, 300) for _, s in self._mailbox[-5:]) or "(nothing)"
+                raise XMPPTimeout(f"{self.name}: no {what or kind or 'stanza'} within {timeout} s; "
                                   f"last received:\n  {seen}")
             self._arrived.clear()
             try:

@@ -10,6 +10,20 @@ Environment:
                             after a fully passing session unless INTEROP_KEEP_RUN_DIR=1)
     INTEROP_C2S_PORT        Prosody c2s port (default 25222)
     INTEROP_COMPONENT_PORT  Prosody component port (default 25347)
+    INTEROP_NO_PARLEY=1     start Prosody only: tests that need Parley (fixture `service`,
+                            `muc` [parley], `restart_parley`) are skipped; for checking the
+                            room tests against Prosody's MUC without a working Parley build
+    INTEROP_MUC             the MUC services the room tests (test_muc_*.py) run against,
+                            comma-separated: parley (rooms.localhost), prosody
+                            (conference.localhost, Prosody's own MUC, the reference);
+                            default both. `-k parley` / `-k prosody` select the same way.
+
+Room tests take the `muc` fixture and run once per service (test ids end in [parley] or
+[prosody]). Markers (named so that `-k parley`/`-k prosody` never match them):
+    @pytest.mark.muc_only("parley", reason=...)    run against those services only
+    @pytest.mark.muc_xfail("prosody", reason=..., raises=...)
+                                                   a known difference of that service:
+                                                   strict xfail there (an unexpected pass fails)
 """
 
 from __future__ import annotations
@@ -29,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import HarnessError, Stack, StackSettings  # noqa: E402
 from harness.procs import format_tail  # noqa: E402
+from harness.muc import MucService  # noqa: E402
 from harness.xmpp import Client, XMPPTimeout  # noqa: E402
 
 TEST_TIMEOUT = float(os.environ.get("INTEROP_TEST_TIMEOUT", "60"))
@@ -98,11 +113,24 @@ def _settings() -> StackSettings:
         run_dir = Path(tempfile.mkdtemp(prefix="parley-interop-"))
         _Session.temporary_run_dir = True
     _Session.run_dir = run_dir.resolve()
+    overrides = {}
+    if _no_parley():
+        overrides["parley_bin"] = None
     return StackSettings.for_tests(
         run_dir,
         c2s_port=int(os.environ.get("INTEROP_C2S_PORT", "25222")),
         component_port=int(os.environ.get("INTEROP_COMPONENT_PORT", "25347")),
+        **overrides,
     )
+
+
+def _no_parley() -> bool:
+    return os.environ.get("INTEROP_NO_PARLEY") == "1"
+
+
+def _require_parley(the_stack: Stack) -> None:
+    if the_stack.parley is None:
+        pytest.skip("no Parley in this run (INTEROP_NO_PARLEY=1)")
 
 
 @pytest.fixture(scope="session")
@@ -147,7 +175,78 @@ def service_processes_alive(request):
 @pytest.fixture
 def service(stack) -> str:
     """Parley's service JID."""
+    _require_parley(stack)
     return stack.settings.component_domain
+
+
+# -- MUC services: Parley and the reference (Prosody's mod_muc) ------------------------------------
+
+MUC_SERVICES = ("parley", "prosody")
+
+
+def _selected_muc_services() -> list[str]:
+    raw = os.environ.get("INTEROP_MUC", ",".join(MUC_SERVICES))
+    names = [name.strip().lower() for name in raw.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(MUC_SERVICES))
+    if unknown:
+        raise pytest.UsageError(f"INTEROP_MUC: unknown MUC service(s) {', '.join(unknown)}; "
+                                f"known: {', '.join(MUC_SERVICES)}")
+    return [name for name in MUC_SERVICES if name in names]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "muc_only(*services, reason): run this room test only "
+                            "against the named MUC services (parley, prosody)")
+    config.addinivalue_line("markers", "muc_xfail(*services, reason, raises=None): a known "
+                            "difference of the named MUC services; strict xfail there")
+
+
+def pytest_generate_tests(metafunc):
+    if "muc" not in metafunc.fixturenames:
+        return
+    names = _selected_muc_services()
+    only = metafunc.definition.get_closest_marker("muc_only")
+    if only is not None:
+        names = [name for name in names if name in only.args]
+    params = []
+    for name in names:
+        marks = []
+        for mark in metafunc.definition.iter_markers("muc_xfail"):
+            if name in mark.args:
+                marks.append(pytest.mark.xfail(reason=mark.kwargs.get("reason", ""), strict=True,
+                                               raises=mark.kwargs.get("raises")))
+        params.append(pytest.param(name, id=name, marks=marks))
+    metafunc.parametrize("muc", params, indirect=True)
+
+
+@pytest.fixture
+def muc(request, stack) -> MucService:
+    """The MUC service under test: Parley at rooms.localhost, or Prosody's own MUC at
+    conference.localhost (the reference the room tests are checked against)."""
+    if request.param == "parley":
+        _require_parley(stack)
+        return MucService("parley", stack.settings.component_domain)
+    return MucService("prosody", f"conference.{stack.settings.vhost}")
+
+
+def _restart_parley(the_stack: Stack) -> None:
+    if the_stack.parley is None:
+        raise HarnessError("this stack has no Parley to restart")
+    the_stack.parley.stop()
+    the_stack.start_parley()
+
+
+@pytest.fixture
+def restart_parley(stack):
+    """`await restart_parley()`: stop Parley (SIGTERM) and start it again on the same
+    database, returning once it answers through Prosody again. Prosody and the
+    clients' connections stay up; Parley's rooms lose their occupants."""
+    _require_parley(stack)
+
+    async def restart() -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, _restart_parley, stack)
+    return restart
 
 
 # -- clients -------------------------------------------------------------------------------
@@ -196,6 +295,7 @@ alice = _named_client("alice")
 bob = _named_client("bob")
 carol = _named_client("carol")
 dave = _named_client("dave")
+erin = _named_client("erin")
 
 
 # -- reporting ---------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ public final class ArchiveReader {
         var filter = ArchiveFilter(room: room)
         if let since { filter.add("timestamp >= ?", .real(since)) }
         if let until { filter.add("timestamp <= ?", .real(until)) }
-        if let text, let match = ArchiveFilter.fullTextQuery(text) {
+        if let text, let match = ArchiveFilter.fullTextQuery(text, room: room) {
             filter.add("seq IN (SELECT rowid FROM archive_fts WHERE archive_fts MATCH ?)", .text(match))
         }
         let columns = "stanza_id, timestamp, nick, sender_jid, body, stanza, moderated_by, moderated_at, moderation_reason"

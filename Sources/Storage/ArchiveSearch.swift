@@ -27,13 +27,25 @@ struct ArchiveFilter {
 
     var sql: String { clauses.joined(separator: " AND ") }
 
-    /// FTS5 query text: every word quoted, so that user input is never FTS syntax;
-    /// all words must appear.
-    static func fullTextQuery(_ text: String) -> String? {
+    /// FTS5 query text for words in one room's messages: every word quoted,
+    /// so that user input is never FTS syntax; all words must appear.
+    static func fullTextQuery(_ text: String, room: JID) -> String? {
         let words = text.split(whereSeparator: { $0.isWhitespace }).map { word in
             "\"" + word.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
-        return words.isEmpty ? nil : words.joined(separator: " ")
+        guard !words.isEmpty else { return nil }
+        return "room_token : \(roomToken(room)) AND body : (\(words.joined(separator: " ")))"
+    }
+
+    /// The same token the schema derives with `'r' || hex(room)`.
+    static func roomToken(_ room: JID) -> String {
+        let digits = Array("0123456789ABCDEF".utf8)
+        var token: [UInt8] = [UInt8(ascii: "r")]
+        for byte in room.description.utf8 {
+            token.append(digits[Int(byte >> 4)])
+            token.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: token, as: UTF8.self)
     }
 }
 
@@ -55,6 +67,7 @@ extension SQLiteRoomStore {
         let statement = try database.statement("SELECT seq FROM archive WHERE room = ? AND stanza_id = ?")
             .bind(.text(room.description), .text(stanzaID))
         guard try statement.step() else { throw ArchiveQueryError.unknownID(stanzaID) }
+        defer { statement.finish() }
         return statement.int(0)
     }
 
@@ -70,7 +83,7 @@ extension SQLiteRoomStore {
             filter.add("stanza_id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ", ") + ")")
             filter.values += ids.map { .text($0) }
         }
-        if let text = query.fulltext, let match = ArchiveFilter.fullTextQuery(text) {
+        if let text = query.fulltext, let match = ArchiveFilter.fullTextQuery(text, room: room) {
             filter.add("seq IN (SELECT rowid FROM archive_fts WHERE archive_fts MATCH ?)", .text(match))
         }
 
@@ -103,6 +116,7 @@ extension SQLiteRoomStore {
         while try rows.step() {
             if messages.count == limit {
                 more = true
+                rows.finish()
                 break
             }
             guard let text = rows.text(6), let stanza = XMLStreamParser.parseElement(text) else { continue }
@@ -125,6 +139,7 @@ extension SQLiteRoomStore {
 
     private func countRows(_ filter: ArchiveFilter) throws -> Int {
         let statement = try database.statement("SELECT COUNT(*) FROM archive WHERE \(filter.sql)").bind(filter.values)
+        defer { statement.finish() }
         return try statement.step() ? Int(statement.int(0)) : 0
     }
 
@@ -135,6 +150,7 @@ extension SQLiteRoomStore {
                 "SELECT stanza_id, timestamp FROM archive WHERE room = ? ORDER BY seq \(order) LIMIT 1")
                 .bind(.text(room.description))
             guard try statement.step() else { return nil }
+            defer { statement.finish() }
             return ArchivedMessage(
                 stanzaID: statement.text(0) ?? "", room: room, timestamp: statement.double(1), nick: "", senderJID: nil,
                 body: "", stanza: XMLElement("message", namespace: Namespace.client))

@@ -123,6 +123,13 @@ public final class SQLiteStatement {
         sqlite3_clear_bindings(raw)
     }
 
+    /// Ends the statement's current run. A statement left mid-way holds a read
+    /// transaction open (blocking schema changes and WAL checkpoints), so every
+    /// read that stops before the last row calls this.
+    public func finish() {
+        sqlite3_reset(raw)
+    }
+
     @discardableResult
     public func bind(_ values: SQLiteValue...) throws(StorageError) -> SQLiteStatement {
         try bind(values)
@@ -149,8 +156,13 @@ public final class SQLiteStatement {
         let status = sqlite3_step(raw)
         switch status {
         case SQLITE_ROW: return true
-        case SQLITE_DONE: return false
-        default: throw database.error(status)
+        case SQLITE_DONE:
+            sqlite3_reset(raw)
+            return false
+        default:
+            let error = database.error(status)
+            sqlite3_reset(raw)
+            throw error
         }
     }
 

@@ -19,6 +19,7 @@ public actor SQLiteRoomStore: RoomStore {
             "SELECT configuration, subject, subject_nick, subject_time, occupant_id_salt, created FROM rooms WHERE jid = ?")
             .bind(.text(jid.description))
         guard try room.step() else { return nil }
+        defer { room.finish() }
         guard let json = room.text(0), let configuration = try? JSONDecoder().decode(RoomConfiguration.self, from: Data(json.utf8)) else {
             throw StorageError(code: -1, message: "room \(jid): unreadable configuration")
         }
@@ -119,9 +120,10 @@ public actor SQLiteRoomStore: RoomStore {
     public func retract(_ room: JID, _ retraction: Retraction) throws(StorageError) -> Bool {
         let original = try database.statement("SELECT stanza FROM archive WHERE room = ? AND stanza_id = ?")
             .bind(.text(room.description), .text(retraction.stanzaID))
-        guard try original.step(), let text = original.text(0), let stanza = XMLStreamParser.parseElement(text) else {
-            return false
-        }
+        guard try original.step() else { return false }
+        let text = original.text(0)
+        original.finish()
+        guard let text, let stanza = XMLStreamParser.parseElement(text) else { return false }
         try database.statement(
             """
             UPDATE archive SET body = '', stanza = ?, moderated_by = ?, moderated_at = ?, moderation_reason = ?
@@ -136,10 +138,12 @@ public actor SQLiteRoomStore: RoomStore {
     }
 
     public func history(of room: JID, _ request: HistoryRequest) throws(StorageError) -> [ArchivedMessage] {
+        // `+timestamp`: walk the room's messages newest first (archive_by_room)
+        // and stop after maxstanzas, instead of sorting every message since `since`.
         let rows = try database.statement(
             """
             SELECT stanza_id, timestamp, nick, sender_jid, body, stanza FROM archive
-            WHERE room = ? AND timestamp > ? AND moderated_by IS NULL ORDER BY seq DESC LIMIT ?
+            WHERE room = ? AND +timestamp > ? AND moderated_by IS NULL ORDER BY seq DESC LIMIT ?
             """
         ).bind(.text(room.description), .real(request.since ?? -1), .integer(Int64(request.maxStanzas)))
         var newestFirst: [ArchivedMessage] = []
@@ -149,7 +153,10 @@ public actor SQLiteRoomStore: RoomStore {
             if let maxChars = request.maxChars {
                 // XEP-0045 §7.2.15: maxchars counts the characters of the complete stanzas.
                 characters += text.count
-                if characters > maxChars { break }
+                if characters > maxChars {
+                    rows.finish()
+                    break
+                }
             }
             newestFirst.append(ArchivedMessage(
                 stanzaID: rows.text(0) ?? "", room: room, timestamp: rows.double(1), nick: rows.text(2) ?? "",

@@ -64,11 +64,36 @@ enum Schema {
         """
         ALTER TABLE rooms ADD COLUMN retention_days INTEGER;
         """,
+        // 5: the room as one opaque token in the full-text index, so that a
+        // search in one room intersects two posting lists instead of scanning
+        // the matches of every room. The exact room is still checked in SQL.
+        """
+        DROP TRIGGER archive_fts_insert;
+        DROP TRIGGER archive_fts_delete;
+        DROP TRIGGER archive_fts_update;
+        DROP TABLE archive_fts;
+        ALTER TABLE archive ADD COLUMN room_token TEXT GENERATED ALWAYS AS ('r' || hex(room)) VIRTUAL;
+        CREATE VIRTUAL TABLE archive_fts USING fts5(
+            body, room_token, content='archive', content_rowid='seq', tokenize='unicode61 remove_diacritics 2'
+        );
+        INSERT INTO archive_fts(archive_fts) VALUES ('rebuild');
+        CREATE TRIGGER archive_fts_insert AFTER INSERT ON archive BEGIN
+            INSERT INTO archive_fts(rowid, body, room_token) VALUES (new.seq, new.body, new.room_token);
+        END;
+        CREATE TRIGGER archive_fts_delete AFTER DELETE ON archive BEGIN
+            INSERT INTO archive_fts(archive_fts, rowid, body, room_token) VALUES ('delete', old.seq, old.body, old.room_token);
+        END;
+        CREATE TRIGGER archive_fts_update AFTER UPDATE OF body ON archive BEGIN
+            INSERT INTO archive_fts(archive_fts, rowid, body, room_token) VALUES ('delete', old.seq, old.body, old.room_token);
+            INSERT INTO archive_fts(rowid, body, room_token) VALUES (new.seq, new.body, new.room_token);
+        END;
+        """,
     ]
 
     static func migrate(_ database: SQLiteDatabase) throws(StorageError) {
         let statement = try database.statement("PRAGMA user_version")
         let version = try statement.step() ? Int(statement.int(0)) : 0
+        statement.finish()
         guard version < migrations.count else { return }
         for (index, sql) in migrations.enumerated().dropFirst(version) {
             try database.transaction { () throws(StorageError) in
