@@ -85,6 +85,7 @@ extension SQLiteRoomStore {
         }
         if let text = query.fulltext, let match = ArchiveFilter.fullTextQuery(text, room: room) {
             filter.add("seq IN (SELECT rowid FROM archive_fts WHERE archive_fts MATCH ?)", .text(match))
+            return try pageOfMatches(room, query, filter: filter)
         }
 
         let count = try countRows(filter)
@@ -135,6 +136,64 @@ extension SQLiteRoomStore {
         }
         if query.flipPage { messages.reverse() }
         return ArchivePage(messages: messages, isComplete: !more, count: count, firstIndex: firstIndex)
+    }
+
+    /// A full-text query evaluates the index once: the positions of every
+    /// match (a search result set is small next to an archive), then count,
+    /// index and page come from that list instead of three more index scans.
+    private func pageOfMatches(_ room: JID, _ query: ArchiveQuery, filter: ArchiveFilter) throws -> ArchivePage {
+        let matches = try database.statement("SELECT seq FROM archive WHERE \(filter.sql) ORDER BY seq").bind(filter.values)
+        var sequences: [Int64] = []
+        while try matches.step() { sequences.append(matches.int(0)) }
+        let count = sequences.count
+        let limit = query.pageSize
+        // The first position whose sequence is >= value (sequences are ascending).
+        func position(of value: Int64) -> Int {
+            var low = 0
+            var high = sequences.count
+            while low < high {
+                let middle = (low + high) / 2
+                if sequences[middle] < value { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+        let window: Range<Int>
+        let backwards: Bool
+        switch query.page.anchor {
+        case .none:
+            let start = min(query.page.index ?? 0, count)
+            window = start..<min(count, start + limit)
+            backwards = false
+        case .after(let id):
+            let start = position(of: try sequence(of: id, in: room) + 1)
+            window = start..<min(count, start + limit)
+            backwards = false
+        case .before(let id):
+            let end = position(of: try sequence(of: id, in: room))
+            window = max(0, end - limit)..<end
+            backwards = true
+        case .lastPage:
+            window = max(0, count - limit)..<count
+            backwards = true
+        }
+        var messages: [ArchivedMessage] = []
+        if !window.isEmpty {
+            let wanted = Array(sequences[window])
+            let rows = try database.statement(
+                "SELECT seq, stanza_id, timestamp, nick, sender_jid, body, stanza FROM archive WHERE seq IN ("
+                    + Array(repeating: "?", count: wanted.count).joined(separator: ", ") + ") ORDER BY seq"
+            ).bind(wanted.map { .integer($0) })
+            while try rows.step() {
+                guard let text = rows.text(6), let stanza = XMLStreamParser.parseElement(text) else { continue }
+                messages.append(ArchivedMessage(
+                    stanzaID: rows.text(1) ?? "", room: room, timestamp: rows.double(2), nick: rows.text(3) ?? "",
+                    senderJID: rows.text(4).flatMap { try? JID($0) }, body: rows.text(5) ?? "", stanza: stanza))
+            }
+        }
+        if query.flipPage { messages.reverse() }
+        let isComplete = backwards ? window.lowerBound == 0 : window.upperBound == count
+        return ArchivePage(
+            messages: messages, isComplete: isComplete, count: count, firstIndex: window.isEmpty ? nil : window.lowerBound)
     }
 
     private func countRows(_ filter: ArchiveFilter) throws -> Int {

@@ -198,4 +198,29 @@ struct SQLiteRoomStoreTests {
         #expect(try await store.query(Self.room, ArchiveQuery(fulltext: "number 7")).messages.count == 1)
         #expect(try await store.query(other, ArchiveQuery()).count == 10)
     }
+
+    @Test("full-text results page forward and backward like any other query")
+    func fulltextPaging() async throws {
+        try await store.append((0..<30).map { Self.message($0, body: $0 % 3 == 0 ? "deploy number \($0)" : "chatter \($0)") })
+        let matches = (0..<30).filter { $0 % 3 == 0 }.map { "id-\($0)" }
+        let first = try await store.query(Self.room, ArchiveQuery(fulltext: "deploy", page: RSMRequest(max: 4)))
+        #expect(first.messages.map(\.stanzaID) == Array(matches[0..<4]))
+        #expect(first.count == 10)
+        #expect(first.firstIndex == 0)
+        #expect(!first.isComplete)
+        let next = try await store.query(Self.room, ArchiveQuery(fulltext: "deploy", page: RSMRequest(max: 4, anchor: .after("id-9"))))
+        #expect(next.messages.map(\.stanzaID) == Array(matches[4..<8]))
+        #expect(next.firstIndex == 4)
+        let last = try await store.query(Self.room, ArchiveQuery(fulltext: "deploy", page: RSMRequest(max: 4, anchor: .lastPage)))
+        #expect(last.messages.map(\.stanzaID) == Array(matches[6..<10]))
+        #expect(!last.isComplete)
+        let before = try await store.query(Self.room, ArchiveQuery(fulltext: "deploy", page: RSMRequest(max: 4, anchor: .before("id-10"))))
+        #expect(before.messages.map(\.stanzaID) == Array(matches[0..<4]))
+        #expect(before.isComplete)
+        let end = try await store.query(Self.room, ArchiveQuery(fulltext: "deploy", page: RSMRequest(max: 4, anchor: .after("id-24"))))
+        #expect(end.messages.map(\.stanzaID) == ["id-27"])
+        #expect(end.isComplete)
+        let withNick = try await store.query(Self.room, ArchiveQuery(nick: "Alice", fulltext: "deploy"))
+        #expect(withNick.messages.isEmpty)
+    }
 }
