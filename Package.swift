@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "XMPPCore", dependencies: ["XMLStream"]),
         .target(name: "MUC", dependencies: ["XMLStream", "XMPPCore"]),
         .target(name: "Storage", dependencies: ["CSQLite", "XMLStream", "XMPPCore", "MUC"]),
+        .target(name: "Alerts", dependencies: ["XMLStream", "XMPPCore", "MUC", "Storage"]),
         .target(
             name: "Component",
             dependencies: [
@@ -38,7 +39,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "XMLStream", "XMPPCore", "Component", "MUC", "Storage",
+                "XMLStream", "XMPPCore", "Component", "MUC", "Storage", "Alerts",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -64,6 +65,7 @@ let package = Package(
         .testTarget(name: "XMPPCoreTests", dependencies: ["XMPPCore"]),
         .testTarget(name: "MUCTests", dependencies: ["MUC", "XMPPCore", "XMLStream"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"]),
+        .testTarget(name: "AlertsTests", dependencies: ["Alerts", "XMPPCore"]),
         .testTarget(
             name: "ComponentTests",
             dependencies: [
