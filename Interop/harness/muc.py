@@ -520,6 +520,11 @@ async def submit_instant(client: Client, room: str, timeout: float = DEFAULT_TIM
     return await client.set(room, owner_query(ET.Element(f"{{{NS_DATA}}}x", type="submit")), timeout=timeout)
 
 
+async def submit_cancel(client: Client, room: str, timeout: float = DEFAULT_TIMEOUT):
+    """§10.1.3 / §10.2: <x xmlns='jabber:x:data' type='cancel'/>."""
+    return await client.set(room, owner_query(ET.Element(f"{{{NS_DATA}}}x", type="cancel")), timeout=timeout)
+
+
 async def configure(client: Client, room: str, values: Mapping[str, Any], *, check: bool = True,
                     timeout: float = DEFAULT_TIMEOUT):
     """Get the configuration form, fill in `values` (field var → value; fields the form

@@ -3,7 +3,7 @@ nick changes, exiting, and who sees real JIDs in semi-anonymous and non-anonymou
 
 from __future__ import annotations
 
-from harness.muc import (NICK_CHANGED, NON_ANONYMOUS, SELF, assert_error, bare, create_room,
+from harness.muc import (NICK_CHANGED, NON_ANONYMOUS, SELF, assert_error, create_room,
                          expect_error_reply, expect_presence, item, join, leave, send_presence,
                          sender, status_codes, text_of)
 

@@ -35,6 +35,7 @@ public enum ConfigurationLoader {
         var storageTable = try top.requiredTable("storage")
         let serviceTable = try top.optionalTable("service")
         let archiveTable = try top.optionalTable("archive")
+        let alertsTable = try top.optionalTable("alerts")
         try top.rejectUnknownKeys()
 
         let component = try readComponent(&componentTable, baseDirectory: baseDirectory)
@@ -58,10 +59,15 @@ public enum ConfigurationLoader {
             archive.sweepInterval = .seconds(minutes * 60)
             try archiveTable.rejectUnknownKeys()
         }
+        var alerts = AlertsConfiguration()
+        if var alertsTable {
+            alerts.maxKeywordsPerUser = try alertsTable.optionalInt("max_keywords_per_user", in: 1...100_000) ?? 100
+            try alertsTable.rejectUnknownKeys()
+        }
         return ParleyConfiguration(
             component: component,
             storage: StorageConfiguration(databasePath: absolute(database, base: baseDirectory)),
-            service: service, archive: archive)
+            service: service, archive: archive, alerts: alerts)
     }
 
     private static func readComponent(

@@ -7,15 +7,26 @@ public struct ParleyConfiguration: Sendable, Hashable {
     public var storage: StorageConfiguration
     public var service: ServiceConfiguration
     public var archive: ArchiveConfiguration
+    public var alerts: AlertsConfiguration
 
     public init(
         component: ComponentConfiguration, storage: StorageConfiguration, service: ServiceConfiguration,
-        archive: ArchiveConfiguration = ArchiveConfiguration()
+        archive: ArchiveConfiguration = ArchiveConfiguration(), alerts: AlertsConfiguration = AlertsConfiguration()
     ) {
         self.component = component
         self.storage = storage
         self.service = service
         self.archive = archive
+        self.alerts = alerts
+    }
+}
+
+/// The `[alerts]` table: limits of keyword alerts.
+public struct AlertsConfiguration: Sendable, Hashable {
+    public var maxKeywordsPerUser: Int
+
+    public init(maxKeywordsPerUser: Int = 100) {
+        self.maxKeywordsPerUser = maxKeywordsPerUser
     }
 }
 

@@ -1,3 +1,4 @@
+import Alerts
 import Component
 import Foundation
 import Logging
@@ -32,8 +33,18 @@ public struct ParleyService: Sendable {
         } catch {
             throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
         }
-        let rooms = RoomHost(domain: domain, store: store, logger: logger)
-        let router = Router(domain: domain, serviceName: configuration.service.name, rooms: rooms, logger: logger)
+        let alerts = AlertService(store: store, maxKeywordsPerUser: configuration.alerts.maxKeywordsPerUser)
+        do {
+            try await alerts.load()
+        } catch {
+            throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
+        }
+        let rooms = RoomHost(domain: domain, store: store, alerts: alerts, logger: logger)
+        let alertsProtocol = KeywordAlertsProtocol(
+            service: domain, alerts: alerts, store: store,
+            mayRead: { room, user in await rooms.mayRead(room, user: user) })
+        let router = Router(
+            domain: domain, serviceName: configuration.service.name, rooms: rooms, alerts: alertsProtocol, logger: logger)
         let component = ComponentClient(
             configuration: configuration.component, handler: router, logger: logger)
         logger.info("Parley \(ParleyVersion.current) serving \(domain)")

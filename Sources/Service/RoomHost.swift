@@ -1,3 +1,4 @@
+import Alerts
 import Component
 import Foundation
 import Logging
@@ -13,13 +14,15 @@ import XMPPCore
 public actor RoomHost {
     public let domain: JID
     private let store: any RoomStore
+    private let alerts: AlertService?
     private let logger: Logger
     private var rooms: [JID: Room] = [:]
     private var createdAt: [JID: Double] = [:]
 
-    public init(domain: JID, store: any RoomStore, logger: Logger) {
+    public init(domain: JID, store: any RoomStore, alerts: AlertService? = nil, logger: Logger) {
         self.domain = domain
         self.store = store
+        self.alerts = alerts
         self.logger = logger
     }
 
@@ -51,9 +54,7 @@ public actor RoomHost {
             return refusal(stanza, StanzaError(.internalServerError, text: "the room cannot be loaded"))
         }
 
-        let context = RoomContext(
-            now: now, makeStanzaID: { [self] in self.randomTokenNonisolated() },
-            makeOccupantID: { salt, jid in String(Digest.sha256Hex(salt + jid.description).prefix(32)) })
+        let context = makeContext(now: now)
         let before = room
         let effects = room.handle(stanza, context: context)
 
@@ -68,7 +69,44 @@ public actor RoomHost {
             }
         }
         await keep(room, effects: effects, now: now)
-        return await expand(effects.outputs, room: room)
+        var stanzas = await expand(effects.outputs, room: room)
+        if !effects.archive.isEmpty {
+            stanzas += await keywordAlerts(for: effects.archive, in: room, context: context)
+        }
+        return stanzas
+    }
+
+    private func makeContext(now: Double) -> RoomContext {
+        RoomContext(
+            now: now, makeStanzaID: { [self] in self.randomTokenNonisolated() },
+            makeOccupantID: { salt, jid in String(Digest.sha256Hex(salt + jid.description).prefix(32)) })
+    }
+
+    /// Alerts for newly archived messages, to the subscribers the room lets read them now.
+    private func keywordAlerts(for messages: [ArchivedMessage], in room: Room, context: RoomContext) async -> [XMLElement] {
+        guard let alerts else { return [] }
+        var stanzas: [XMLElement] = []
+        for message in messages {
+            for (subscriber, subscriptions) in await alerts.candidates(room: room.jid, body: message.body, author: message.senderJID)
+            where room.mayReceiveAlerts(subscriber, context: context) {
+                stanzas.append(AlertNotification.event(
+                    for: message, subscriptions: subscriptions, from: domain, to: subscriber))
+            }
+        }
+        return stanzas
+    }
+
+    /// Whether `user` may read `room` now, by the room's own rule (for alert items).
+    public func mayRead(_ room: JID, user: JID) async -> Bool {
+        let state: Room
+        if let loaded = rooms[room] {
+            state = loaded
+        } else if let record = try? await store.loadRoom(room) {
+            state = record.room
+        } else {
+            return false
+        }
+        return state.mayReceiveAlerts(user, context: makeContext(now: Date().timeIntervalSince1970))
     }
 
     /// XEP-0313: the result messages, then the IQ result with `<fin/>`.

@@ -1,3 +1,4 @@
+import Alerts
 import Component
 import Logging
 import MUC
@@ -22,12 +23,15 @@ public struct Router: ComponentStanzaHandler {
     private let iqHandlers: [String: any ServiceIQHandler]
     private let logger: Logger
 
-    public init(domain: JID, serviceName: String, rooms: RoomHost, logger: Logger) {
-        let features: [any ServiceIQHandler] = [Ping(), SoftwareVersion(), ServiceDiscoItems(rooms: rooms)]
+    public init(domain: JID, serviceName: String, rooms: RoomHost, alerts: KeywordAlertsProtocol? = nil, logger: Logger) {
+        var features: [any ServiceIQHandler] = [
+            Ping(), SoftwareVersion(), ServiceDiscoItems(rooms: rooms, alerts: alerts?.alerts),
+        ]
+        if let alerts { features.append(KeywordAlertsHandler(alerts: alerts)) }
         let disco = ServiceDiscoInfo(
-            name: serviceName, features: [MUCNamespace.muc] + features.flatMap(\.discoFeatures))
+            name: serviceName, features: [MUCNamespace.muc] + features.flatMap(\.discoFeatures), pubsub: alerts != nil)
         var handlers: [String: any ServiceIQHandler] = [:]
-        for handler in features + [disco] {
+        for handler in features + [disco as any ServiceIQHandler] {
             precondition(handlers[handler.namespace] == nil, "two handlers for \(handler.namespace)")
             handlers[handler.namespace] = handler
         }

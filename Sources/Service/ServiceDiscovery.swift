@@ -1,3 +1,4 @@
+import Alerts
 import XMLStream
 import XMPPCore
 
@@ -9,10 +10,10 @@ struct ServiceDiscoInfo: ServiceIQHandler {
     let discoFeatures = [Namespace.discoInfo]
     let info: DiscoInfo
 
-    init(name: String, features: [String]) {
-        info = DiscoInfo(
-            identities: [DiscoIdentity(category: "conference", type: "text", name: name)],
-            features: [Namespace.discoInfo, Namespace.discoItems] + features)
+    init(name: String, features: [String], pubsub: Bool) {
+        var identities = [DiscoIdentity(category: "conference", type: "text", name: name)]
+        if pubsub { identities.append(DiscoIdentity(category: "pubsub", type: "service", name: "\(name): keyword alerts")) }
+        info = DiscoInfo(identities: identities, features: [Namespace.discoInfo, Namespace.discoItems] + features)
     }
 
     func handle(_ iq: IQ) async throws(StanzaError) -> XMLElement? {
@@ -30,10 +31,19 @@ struct ServiceDiscoItems: ServiceIQHandler {
     let types: Set<IQ.Kind> = [.get]
     let discoFeatures: [String] = []
     let rooms: RoomHost
+    let alerts: AlertService?
 
     func handle(_ iq: IQ) async throws(StanzaError) -> XMLElement? {
         if let node = iq.payload?[attribute: "node"] {
-            throw StanzaError(.itemNotFound, text: "no such node: \(node)")
+            // The asker's keyword nodes (Docs/protocol.md, keyword alerts).
+            guard node == PubSubNamespace.alerts, let alerts else {
+                throw StanzaError(.itemNotFound, text: "no such node: \(node)")
+            }
+            var query = XMLElement("query", namespace: Namespace.discoItems, attributes: ["node": node])
+            for subscription in await alerts.subscriptions(of: iq.from.bare) {
+                query.append(DiscoItem(jid: iq.to, node: subscription.node, name: subscription.keyword).element)
+            }
+            return query
         }
         var query = XMLElement("query", namespace: Namespace.discoItems)
         for listing in await rooms.publicRooms() {

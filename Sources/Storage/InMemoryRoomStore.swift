@@ -5,6 +5,7 @@ import XMPPCore
 public actor InMemoryRoomStore: RoomStore {
     private var rooms: [JID: RoomRecord] = [:]
     private var archive: [JID: [ArchivedMessage]] = [:]
+    private var alerts: [String: StoredAlertSubscription] = [:]
 
     public init() {}
 
@@ -74,5 +75,26 @@ public actor InMemoryRoomStore: RoomStore {
 
     public func metadata(_ room: JID) -> (first: ArchivedMessage?, last: ArchivedMessage?) {
         (archive[room]?.first, archive[room]?.last)
+    }
+}
+
+extension InMemoryRoomStore: AlertSubscriptionStore {
+    public func alertSubscriptions() -> [StoredAlertSubscription] { Array(alerts.values) }
+
+    public func saveAlertSubscription(_ subscription: StoredAlertSubscription, at time: Double) {
+        alerts["\(subscription.subscriber) \(subscription.key)"] = subscription
+    }
+
+    public func deleteAlertSubscription(subscriber: JID, key: String) {
+        alerts["\(subscriber) \(key)"] = nil
+    }
+
+    public func searchAllRooms(phrase: String, beforeID: String?, limit: Int) -> [ArchivedMessage] {
+        let all = archive.values.flatMap { $0 }.sorted { $0.timestamp > $1.timestamp }
+        let words = phrase.split(separator: " ")
+        return Array(all.filter { message in
+            let body = message.body.lowercased()
+            return !body.isEmpty && words.allSatisfy { body.contains($0) }
+        }.prefix(limit))
     }
 }

@@ -88,6 +88,18 @@ enum Schema {
             INSERT INTO archive_fts(rowid, body, room_token) VALUES (new.seq, new.body, new.room_token);
         END;
         """,
+        // 6: keyword alert subscriptions.
+        """
+        CREATE TABLE alert_subscriptions (
+            subscriber TEXT NOT NULL,
+            keyword_key TEXT NOT NULL,
+            keyword TEXT NOT NULL,
+            rooms TEXT,
+            deliver INTEGER NOT NULL DEFAULT 1,
+            created REAL NOT NULL,
+            PRIMARY KEY (subscriber, keyword_key)
+        );
+        """,
     ]
 
     static func migrate(_ database: SQLiteDatabase) throws(StorageError) {
