@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "MUC", dependencies: ["XMLStream", "XMPPCore"]),
         .target(name: "Storage", dependencies: ["CSQLite", "XMLStream", "XMPPCore", "MUC"]),
         .target(name: "Alerts", dependencies: ["XMLStream", "XMPPCore", "MUC", "Storage"]),
+        .target(name: "Inbox", dependencies: ["XMLStream", "XMPPCore", "MUC", "Storage"]),
         .target(
             name: "Component",
             dependencies: [
@@ -39,7 +40,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "XMLStream", "XMPPCore", "Component", "MUC", "Storage", "Alerts",
+                "XMLStream", "XMPPCore", "Component", "MUC", "Storage", "Alerts", "Inbox",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

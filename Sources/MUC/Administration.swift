@@ -172,6 +172,10 @@ extension Room {
             affiliations[jid] = affiliation
         }
         if affiliation < .member { registeredNicks[jid] = nil }
+        // A banned user stops following the room, as does a non-member of a members-only room.
+        if affiliation == .outcast || (configuration.isMembersOnly && affiliation < .member) {
+            subscribers[jid] = nil
+        }
         effects.roomChanged = true
         for index in occupants.indices.reversed() where occupants[index].bareJID == jid {
             if affiliation == .outcast {

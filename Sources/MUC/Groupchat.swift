@@ -7,6 +7,12 @@ import XMPPCore
 extension Room {
     mutating func broadcastGroupchat(_ message: Message, context: RoomContext, effects: inout RoomEffects) {
         guard let sender = occupant(session: message.from) else {
+            // A follower who is not in the room may still mark what it has read (XEP-0333).
+            if subscribers[message.from.bare] != nil, message.body == nil,
+               let marker = message.element.child("displayed", namespace: Self.chatMarkers), let id = marker[attribute: "id"] {
+                effects.outputs.append(.readUpTo(user: message.from.bare, id: id))
+                return
+            }
             effects.send(StanzaError(.notAcceptable, text: "you are not in this room").reply(to: message.element))
             return
         }
@@ -30,6 +36,10 @@ extension Room {
             "occupant-id", namespace: MUCNamespace.occupantID,
             attributes: ["id": context.occupantID(self, sender.bareJID)]))
 
+        // XEP-0333: a displayed marker moves the sender's read position.
+        if let marker = message.element.child("displayed", namespace: Self.chatMarkers), let id = marker[attribute: "id"] {
+            effects.outputs.append(.readUpTo(user: sender.bareJID, id: id))
+        }
         if configuration.isArchived, let body = message.body {
             effects.archive.append(ArchivedMessage(
                 stanzaID: stanzaID, room: jid, timestamp: context.now, nick: sender.nick,
@@ -42,7 +52,12 @@ extension Room {
                 effects.send(copy)
             }
         }
+        if message.body != nil {
+            notifySubscribers(MucSubNode.messages, stanza: stanza, eventID: stanzaID, effects: &effects)
+        }
     }
+
+    static let chatMarkers = "urn:xmpp:chat-markers:0"
 
     /// Elements only the room may put on a message: a sender must not be able
     /// to forge its stanza-id, occupant-id or MUC user data.

@@ -79,6 +79,12 @@ extension Room {
             effects.send(occupantPresence(
                 of: occupant, to: session, recipientRole: occupant.role, details: details, occupantID: occupantID))
         }
+        if visible && !subscribers.isEmpty {
+            // Followers see presence as a participant would (no real JIDs unless the room shows them to all).
+            let stanza = occupantPresence(
+                of: occupant, to: jid, recipientRole: .participant, details: details, occupantID: occupantID)
+            notifySubscribers(MucSubNode.presence, stanza: stanza, eventID: nil, effects: &effects)
+        }
     }
 
     /// The presence payload worth keeping from a client's presence: everything

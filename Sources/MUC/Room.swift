@@ -16,15 +16,18 @@ public struct Room: Sendable {
     public var isLocked: Bool
     /// Occupants in the order they entered.
     public internal(set) var occupants: [Occupant] = []
+    /// Users following the room without being in it (MucSub), by bare JID.
+    public var subscribers: [JID: RoomSubscriber]
     /// Secret used to derive occupant ids (XEP-0421), fixed per room.
     public let occupantIDSalt: String
 
     public init(
         jid: JID, configuration: RoomConfiguration = RoomConfiguration(), affiliations: [JID: Affiliation] = [:],
         registeredNicks: [JID: String] = [:], subject: RoomSubject? = nil, isLocked: Bool = false,
-        occupantIDSalt: String
+        subscribers: [JID: RoomSubscriber] = [:], occupantIDSalt: String
     ) {
         self.jid = jid.bare
+        self.subscribers = subscribers
         self.configuration = configuration
         self.affiliations = affiliations
         self.registeredNicks = registeredNicks
@@ -75,6 +78,10 @@ public struct RoomEffects: Sendable {
         case archiveQuery(IQ, ArchiveQuery)
         /// A MAM metadata request the room allowed.
         case archiveMetadata(IQ)
+        /// The user has read the room up to this message (an XEP-0333 marker: a stanza-id or a message id).
+        case readUpTo(user: JID, id: String)
+        /// The user has read everything in the room.
+        case readAll(user: JID)
         /// A retraction the room allowed: the owner replaces the archived
         /// message with a tombstone, then sends the notices and the IQ result,
         /// or `item-not-found` if there is no such message.

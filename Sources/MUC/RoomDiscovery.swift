@@ -26,7 +26,7 @@ extension Room {
         var features = [
             MUCNamespace.muc, Namespace.discoInfo, Namespace.discoItems, Namespace.ping,
             MUCNamespace.stableID, MUCNamespace.selfPingOptimization, MUCNamespace.occupantID,
-            MUCNamespace.inBandRegister,
+            MUCNamespace.inBandRegister, MucSubNode.namespace,
             config.isPublic ? "muc_public" : "muc_hidden",
             config.isPersistent ? "muc_persistent" : "muc_temporary",
             config.isMembersOnly ? "muc_membersonly" : "muc_open",

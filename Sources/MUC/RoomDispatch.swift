@@ -108,6 +108,12 @@ extension Room {
                 case (.set, MUCNamespace.moderate1), (.set, MUCNamespace.fasten):
                     try moderate(iq, payload: payload, context: context, effects: &effects)
                     return
+                case (_, MucSubNode.namespace):
+                    result = try handleMucSub(iq, payload: payload, context: context, effects: &effects)
+                case (.set, Self.inboxNamespace):
+                    guard payload.name == "reset" else { throw StanzaError(.badRequest, text: "expected <reset/>") }
+                    effects.outputs.append(.readAll(user: iq.from.bare))
+                    result = nil
                 case (_, Namespace.mam):
                     // The archive's owner answers, after the room said who may read.
                     _ = try archiveRequest(iq, payload: payload, context: context, effects: &effects)
@@ -130,6 +136,9 @@ extension Room {
             effects.send(iq.error(error))
         }
     }
+
+    /// Parley's inbox namespace, for the explicit reset of a read position (Docs/protocol.md).
+    public static let inboxNamespace = "urn:parley:inbox:0"
 
     /// IQs to an occupant JID: XEP-0410 self-ping is answered by the room;
     /// other queries to occupants are not relayed.

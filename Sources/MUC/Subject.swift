@@ -29,6 +29,7 @@ extension Room {
                 effects.send(copy)
             }
         }
+        notifySubscribers(MucSubNode.subject, stanza: stanza, eventID: context.makeStanzaID(), effects: &effects)
     }
 
     /// The subject as a joiner receives it: from the nick that set it (or the

@@ -1,6 +1,7 @@
 import Alerts
 import Component
 import Foundation
+import Inbox
 import Logging
 import NIOPosix
 import Storage
@@ -43,8 +44,10 @@ public struct ParleyService: Sendable {
         let alertsProtocol = KeywordAlertsProtocol(
             service: domain, alerts: alerts, store: store,
             mayRead: { room, user in await rooms.mayRead(room, user: user) })
+        let inbox = InboxProtocol(store: store, occupantCount: { room in await rooms.occupantCount(room) })
         let router = Router(
-            domain: domain, serviceName: configuration.service.name, rooms: rooms, alerts: alertsProtocol, logger: logger)
+            domain: domain, serviceName: configuration.service.name, rooms: rooms, alerts: alertsProtocol,
+            inbox: inbox, follows: store, logger: logger)
         let component = ComponentClient(
             configuration: configuration.component, handler: router, logger: logger)
         logger.info("Parley \(ParleyVersion.current) serving \(domain)")

@@ -96,6 +96,11 @@ public actor RoomHost {
         return stanzas
     }
 
+    /// How many occupants a room has now (rooms that hibernate have none).
+    public func occupantCount(_ room: JID) -> Int {
+        rooms[room]?.occupants.count ?? 0
+    }
+
     /// Whether `user` may read `room` now, by the room's own rule (for alert items).
     public func mayRead(_ room: JID, user: JID) async -> Bool {
         let state: Room
@@ -198,6 +203,18 @@ public actor RoomHost {
                 stanzas += await answer(iq, query, room: room.jid)
             case .archiveMetadata(let iq):
                 stanzas += await metadata(iq, room: room.jid)
+            case .readUpTo(let user, let id):
+                do {
+                    _ = try await store.markRead(room.jid, user: user, upTo: id)
+                } catch {
+                    logger.error("cannot move the read position in \(room.jid): \(error)")
+                }
+            case .readAll(let user):
+                do {
+                    _ = try await store.markRead(room.jid, user: user, upTo: nil)
+                } catch {
+                    logger.error("cannot reset the read position in \(room.jid): \(error)")
+                }
             case .moderation(let iq, let retraction, let broadcast):
                 do {
                     if try await store.retract(room.jid, retraction) {

@@ -1,7 +1,9 @@
 import Alerts
 import Component
+import Inbox
 import Logging
 import MUC
+import Storage
 import XMLStream
 import XMPPCore
 
@@ -23,11 +25,16 @@ public struct Router: ComponentStanzaHandler {
     private let iqHandlers: [String: any ServiceIQHandler]
     private let logger: Logger
 
-    public init(domain: JID, serviceName: String, rooms: RoomHost, alerts: KeywordAlertsProtocol? = nil, logger: Logger) {
+    public init(
+        domain: JID, serviceName: String, rooms: RoomHost, alerts: KeywordAlertsProtocol? = nil,
+        inbox: InboxProtocol? = nil, follows: (any InboxStore)? = nil, logger: Logger
+    ) {
         var features: [any ServiceIQHandler] = [
             Ping(), SoftwareVersion(), ServiceDiscoItems(rooms: rooms, alerts: alerts?.alerts),
         ]
         if let alerts { features.append(KeywordAlertsHandler(alerts: alerts)) }
+        if let inbox { features.append(InboxHandler(inbox: inbox)) }
+        if let follows { features.append(FollowedRoomsHandler(store: follows)) }
         let disco = ServiceDiscoInfo(
             name: serviceName, features: [MUCNamespace.muc] + features.flatMap(\.discoFeatures), pubsub: alerts != nil)
         var handlers: [String: any ServiceIQHandler] = [:]
@@ -88,11 +95,7 @@ public struct Router: ComponentStanzaHandler {
                 // RFC 6120 §8.4: an IQ nobody here understands.
                 return [iq.error(StanzaError(.serviceUnavailable))]
             }
-            do {
-                return [iq.result(try await handler.handle(iq))]
-            } catch {
-                return [iq.error(error)]
-            }
+            return await handler.responses(to: iq)
         case .message(let message):
             guard message.type != .error else { return [] }
             return [StanzaError(.serviceUnavailable, text: "the service does not take messages").reply(to: message.element)]

@@ -12,4 +12,19 @@ public protocol ServiceIQHandler: Sendable {
     var discoFeatures: [String] { get }
     /// The payload of the `result`, or nil for an empty result.
     func handle(_ iq: IQ) async throws(StanzaError) -> XMLElement?
+
+    /// Everything sent in answer, in order; by default the result of `handle`
+    /// or its error. Protocols that answer with several stanzas (XEP-0430's
+    /// entries before the result) say so here.
+    func responses(to iq: IQ) async -> [XMLElement]
+}
+
+extension ServiceIQHandler {
+    func responses(to iq: IQ) async -> [XMLElement] {
+        do {
+            return [iq.result(try await handle(iq))]
+        } catch {
+            return [iq.error(error)]
+        }
+    }
 }

@@ -65,6 +65,12 @@ public actor InMemoryRoomStore: RoomStore {
             firstIndex: selected.first.flatMap { first in matching.firstIndex(of: first) })
     }
 
+    public func markRead(_ room: JID, user: JID, upTo id: String?) -> Bool {
+        guard let messages = archive[room], !messages.isEmpty else { return false }
+        if let id { return messages.contains { $0.stanzaID == id || $0.stanza[attribute: "id"] == id } }
+        return true
+    }
+
     public func retract(_ room: JID, _ retraction: Retraction) -> Bool {
         guard let index = archive[room]?.firstIndex(where: { $0.stanzaID == retraction.stanzaID }),
               let original = archive[room]?[index] else { return false }

@@ -8,13 +8,15 @@ public struct RoomRecord: Sendable, Hashable {
     public var affiliations: [JID: Affiliation]
     public var registeredNicks: [JID: String]
     public var subject: RoomSubject?
+    public var subscribers: [JID: RoomSubscriber]
     public var occupantIDSalt: String
     public var created: Double
 
     public init(
         jid: JID, configuration: RoomConfiguration, affiliations: [JID: Affiliation], registeredNicks: [JID: String],
-        subject: RoomSubject?, occupantIDSalt: String, created: Double
+        subject: RoomSubject?, subscribers: [JID: RoomSubscriber] = [:], occupantIDSalt: String, created: Double
     ) {
+        self.subscribers = subscribers
         self.jid = jid
         self.configuration = configuration
         self.affiliations = affiliations
@@ -27,15 +29,15 @@ public struct RoomRecord: Sendable, Hashable {
     public init(room: Room, created: Double) {
         self.init(
             jid: room.jid, configuration: room.configuration, affiliations: room.affiliations,
-            registeredNicks: room.registeredNicks, subject: room.subject, occupantIDSalt: room.occupantIDSalt,
-            created: created)
+            registeredNicks: room.registeredNicks, subject: room.subject, subscribers: room.subscribers,
+            occupantIDSalt: room.occupantIDSalt, created: created)
     }
 
     /// The room as it wakes up: configured, unlocked, empty.
     public var room: Room {
         Room(
             jid: jid, configuration: configuration, affiliations: affiliations, registeredNicks: registeredNicks,
-            subject: subject, isLocked: false, occupantIDSalt: occupantIDSalt)
+            subject: subject, isLocked: false, subscribers: subscribers, occupantIDSalt: occupantIDSalt)
     }
 }
 
@@ -63,6 +65,9 @@ public protocol RoomStore: Sendable {
     func history(of room: JID, _ request: HistoryRequest) async throws(StorageError) -> [ArchivedMessage]
     /// A MAM query's page (XEP-0313 with XEP-0059 paging).
     func query(_ room: JID, _ query: ArchiveQuery) async throws(ArchiveQueryError) -> ArchivePage
+    /// Moves a user's read position in a room to the message with this
+    /// stanza-id or message id (nil: the newest); false if there is no such message.
+    func markRead(_ room: JID, user: JID, upTo id: String?) async throws(StorageError) -> Bool
     /// Replaces an archived message by its tombstone (XEP-0425); false if there is no such message.
     func retract(_ room: JID, _ retraction: Retraction) async throws(StorageError) -> Bool
     /// The first and last archived message of a room (XEP-0313 metadata).

@@ -38,9 +38,17 @@ public actor SQLiteRoomStore: RoomStore {
             }
             if let nick = rows.text(2) { nicks[user] = nick }
         }
+        var subscribers: [JID: RoomSubscriber] = [:]
+        let followers = try database.statement("SELECT subscriber, nick, nodes FROM room_subscriptions WHERE room = ?")
+            .bind(.text(jid.description))
+        while try followers.step() {
+            guard let raw = followers.text(0), let user = try? JID(raw), let nick = followers.text(1) else { continue }
+            let nodes = Set((followers.text(2) ?? "").split(separator: " ").map(String.init))
+            subscribers[user] = RoomSubscriber(nick: nick, nodes: nodes)
+        }
         return RoomRecord(
             jid: jid, configuration: configuration, affiliations: affiliations, registeredNicks: nicks,
-            subject: subject, occupantIDSalt: salt, created: created)
+            subject: subject, subscribers: subscribers, occupantIDSalt: salt, created: created)
     }
 
     public func saveRoom(_ record: RoomRecord) throws(StorageError) {
@@ -80,6 +88,13 @@ public actor SQLiteRoomStore: RoomStore {
                     record.registeredNicks[user].map { .text($0) } ?? .null
                 ).run()
             }
+            try database.statement("DELETE FROM room_subscriptions WHERE room = ?").bind(.text(record.jid.description)).run()
+            for (user, subscriber) in record.subscribers {
+                try database.statement("INSERT INTO room_subscriptions (room, subscriber, nick, nodes) VALUES (?, ?, ?, ?)")
+                    .bind(.text(record.jid.description), .text(user.description), .text(subscriber.nick),
+                          .text(subscriber.nodes.sorted().joined(separator: " ")))
+                    .run()
+            }
         }
     }
 
@@ -104,17 +119,50 @@ public actor SQLiteRoomStore: RoomStore {
         let database = database
         try database.transaction { () throws(StorageError) in
             let insert = """
-                INSERT INTO archive (room, stanza_id, timestamp, nick, sender_jid, body, stanza)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO archive (room, stanza_id, timestamp, nick, sender_jid, body, stanza, room_ordinal, message_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?,
+                        coalesce((SELECT room_ordinal FROM archive WHERE room = ?1 ORDER BY seq DESC LIMIT 1), 0) + 1, ?)
                 """
             for message in messages {
                 try database.statement(insert).bind(
                     .text(message.room.description), .text(message.stanzaID), .real(message.timestamp),
                     .text(message.nick), message.senderJID.map { .text($0.description) } ?? .null,
-                    .text(message.body), .text(XMLSerializer.serialize(message.stanza))
+                    .text(message.body), .text(XMLSerializer.serialize(message.stanza)),
+                    message.stanza[attribute: "id"].map { .text($0) } ?? .null
                 ).run()
+                // The sender has read everything up to their own message.
+                if let sender = message.senderJID {
+                    try database.statement(
+                        "INSERT OR REPLACE INTO read_positions (room, user, seq) VALUES (?, ?, ?)"
+                    ).bind(.text(message.room.description), .text(sender.description), .integer(database.lastInsertRowID)).run()
+                }
             }
         }
+    }
+
+    public func markRead(_ room: JID, user: JID, upTo id: String?) throws(StorageError) -> Bool {
+        let find: SQLiteStatement
+        if let id {
+            find = try database.statement(
+                """
+                SELECT seq FROM archive WHERE room = ?1 AND (stanza_id = ?2 OR message_id = ?2) ORDER BY seq DESC LIMIT 1
+                """
+            ).bind(.text(room.description), .text(id))
+        } else {
+            find = try database.statement("SELECT seq FROM archive WHERE room = ? ORDER BY seq DESC LIMIT 1")
+                .bind(.text(room.description))
+        }
+        guard try find.step() else { return false }
+        let sequence = find.int(0)
+        find.finish()
+        // A position only moves forward: an old marker arriving late changes nothing.
+        try database.statement(
+            """
+            INSERT INTO read_positions (room, user, seq) VALUES (?, ?, ?)
+            ON CONFLICT(room, user) DO UPDATE SET seq = max(seq, excluded.seq)
+            """
+        ).bind(.text(room.description), .text(user.description), .integer(sequence)).run()
+        return true
     }
 
     public func retract(_ room: JID, _ retraction: Retraction) throws(StorageError) -> Bool {

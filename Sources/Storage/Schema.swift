@@ -100,6 +100,29 @@ enum Schema {
             PRIMARY KEY (subscriber, keyword_key)
         );
         """,
+        // 7: room followers (MucSub), read positions, and each message's place
+        // in its room, so that unread counts are differences, not scans.
+        """
+        CREATE TABLE room_subscriptions (
+            room TEXT NOT NULL REFERENCES rooms(jid) ON DELETE CASCADE,
+            subscriber TEXT NOT NULL,
+            nick TEXT NOT NULL,
+            nodes TEXT NOT NULL,
+            PRIMARY KEY (room, subscriber)
+        );
+        CREATE INDEX room_subscriptions_by_subscriber ON room_subscriptions(subscriber);
+        CREATE TABLE read_positions (
+            room TEXT NOT NULL,
+            user TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (room, user)
+        );
+        ALTER TABLE archive ADD COLUMN room_ordinal INTEGER;
+        ALTER TABLE archive ADD COLUMN message_id TEXT;
+        WITH ordinals AS (SELECT seq, ROW_NUMBER() OVER (PARTITION BY room ORDER BY seq) AS n FROM archive)
+        UPDATE archive SET room_ordinal = ordinals.n FROM ordinals WHERE ordinals.seq = archive.seq;
+        CREATE INDEX archive_by_message_id ON archive(room, message_id);
+        """,
     ]
 
     static func migrate(_ database: SQLiteDatabase) throws(StorageError) {

@@ -1,0 +1,114 @@
+import Foundation
+import MUC
+import XMLStream
+import XMPPCore
+
+/// What the inbox shows for one followed room (Docs/protocol.md, Inbox).
+public struct InboxRoomState: Sendable {
+    public var room: JID
+    public var nick: String
+    public var lastMessage: ArchivedMessage?
+    /// Archive position of the last message: rooms are ordered by it.
+    public var lastSequence: Int64
+    /// Archived messages after the user's read position (the user's own never count: they move it).
+    public var unread: Int
+    /// Unread messages that name the user's nick.
+    public var mentions: Int
+    /// Distinct senders in the last hour.
+    public var active: Int
+
+    public init(room: JID, nick: String, lastMessage: ArchivedMessage?, lastSequence: Int64, unread: Int, mentions: Int, active: Int) {
+        self.room = room
+        self.nick = nick
+        self.lastMessage = lastMessage
+        self.lastSequence = lastSequence
+        self.unread = unread
+        self.mentions = mentions
+        self.active = active
+    }
+}
+
+/// Room follows and the inbox behind them.
+public protocol InboxStore: Sendable {
+    /// The rooms a user follows, with the nick and the event nodes of each.
+    func followedRooms(of user: JID) async throws(StorageError) -> [(room: JID, nick: String, nodes: [String])]
+    /// The inbox state of each followed room, newest activity first.
+    func inbox(of user: JID, now: Double) async throws(StorageError) -> [InboxRoomState]
+}
+
+extension SQLiteRoomStore: InboxStore {
+    public func followedRooms(of user: JID) throws(StorageError) -> [(room: JID, nick: String, nodes: [String])] {
+        let rows = try database.statement("SELECT room, nick, nodes FROM room_subscriptions WHERE subscriber = ? ORDER BY room")
+            .bind(.text(user.description))
+        var result: [(room: JID, nick: String, nodes: [String])] = []
+        while try rows.step() {
+            guard let raw = rows.text(0), let room = try? JID(raw) else { continue }
+            result.append((room, rows.text(1) ?? "", (rows.text(2) ?? "").split(separator: " ").map(String.init)))
+        }
+        return result
+    }
+
+    public func inbox(of user: JID, now: Double) throws(StorageError) -> [InboxRoomState] {
+        var states: [InboxRoomState] = []
+        for (room, nick, _) in try followedRooms(of: user) {
+            states.append(try inboxState(room: room, nick: nick, user: user, now: now))
+        }
+        return states.sorted { $0.lastSequence != $1.lastSequence ? $0.lastSequence > $1.lastSequence : $0.room < $1.room }
+    }
+
+    /// Each count is an indexed lookup: ordinals for unread, the full-text
+    /// index for mentions, the time index for activity.
+    private func inboxState(room: JID, nick: String, user: JID, now: Double) throws(StorageError) -> InboxRoomState {
+        let roomText = SQLiteValue.text(room.description)
+        let last = try database.statement(
+            """
+            SELECT seq, room_ordinal, stanza_id, timestamp, nick, sender_jid, body, stanza FROM archive
+            WHERE room = ? ORDER BY seq DESC LIMIT 1
+            """
+        ).bind(roomText)
+        guard try last.step() else {
+            return InboxRoomState(room: room, nick: nick, lastMessage: nil, lastSequence: 0, unread: 0, mentions: 0, active: 0)
+        }
+        let lastSequence = last.int(0)
+        let lastOrdinal = last.int(1)
+        let lastMessage = last.text(7).flatMap(XMLStreamParser.parseElement).map { stanza in
+            ArchivedMessage(
+                stanzaID: last.text(2) ?? "", room: room, timestamp: last.double(3), nick: last.text(4) ?? "",
+                senderJID: last.text(5).flatMap { try? JID($0) }, body: last.text(6) ?? "", stanza: stanza)
+        }
+        last.finish()
+
+        let position = try single("SELECT seq FROM read_positions WHERE room = ? AND user = ?", roomText, .text(user.description))
+        let readOrdinal: Int64
+        if let position,
+           let ordinal = try single("SELECT room_ordinal FROM archive WHERE room = ? AND seq <= ? ORDER BY seq DESC LIMIT 1",
+                                    roomText, .integer(position)) {
+            readOrdinal = ordinal
+        } else {
+            // Never read (or read only what has since expired): everything kept is unread.
+            let first = try single("SELECT room_ordinal FROM archive WHERE room = ? ORDER BY seq LIMIT 1", roomText) ?? 1
+            readOrdinal = first - 1
+        }
+        let unread = Int(max(0, lastOrdinal - readOrdinal))
+
+        var mentions = 0
+        if unread > 0, let match = ArchiveFilter.fullTextQuery(nick, room: room, phrase: true) {
+            mentions = Int(try single(
+                "SELECT COUNT(*) FROM archive_fts WHERE archive_fts MATCH ? AND rowid > ?",
+                .text(match), .integer(position ?? 0)) ?? 0)
+        }
+        let active = Int(try single(
+            "SELECT COUNT(DISTINCT nick) FROM archive WHERE room = ? AND timestamp > ?", roomText, .real(now - 3600)) ?? 0)
+        return InboxRoomState(
+            room: room, nick: nick, lastMessage: lastMessage, lastSequence: lastSequence, unread: unread,
+            mentions: mentions, active: active)
+    }
+
+    /// The first column of the first row, if any.
+    private func single(_ sql: String, _ values: SQLiteValue...) throws(StorageError) -> Int64? {
+        let statement = try database.statement(sql).bind(values)
+        defer { statement.finish() }
+        guard try statement.step(), !statement.isNull(0) else { return nil }
+        return statement.int(0)
+    }
+}
