@@ -94,15 +94,36 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def machine_busy_seconds() -> float:
+    """CPU time spent by everything on the machine (all cores), from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal
+        return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / CLK_TCK
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 class Monitor:
-    def __init__(self, pids: dict[str, int]):
+    def __init__(self, pids: dict[str, int], clients=()):
         self.pids = pids
+        self.clients = clients
 
     def snapshot(self) -> dict:
         snap = {name: (rss_kib(pid), cpu_seconds(pid)) for name, pid in self.pids.items()}
         snap["client"] = (rss_kib(os.getpid()), time.process_time())
         snap["wall"] = (None, time.perf_counter())
+        snap["machine"] = (None, machine_busy_seconds())
+        snap["reads"] = (None, sum(c.reads for c in self.clients))
+        snap["bytes"] = (None, sum(c.bytes_in for c in self.clients))
         return snap
+
+    @staticmethod
+    def other_cpu(before: dict, after: dict) -> float:
+        """CPU used during a phase by processes other than Parley, Prosody and this one."""
+        ours = sum(after[k][1] - before[k][1] for k in ("parley", "prosody", "client"))
+        return (after["machine"][1] - before["machine"][1]) - ours
 
     async def quiesce(self, limit: float = 20.0, window: float = 0.5, threshold: float = 0.05) -> bool:
         """Wait until Parley and Prosody together use under `threshold` of a core."""
@@ -366,6 +387,9 @@ class Bench:
             res.append(f"{name} rss {fmt_mib(rb)}->{fmt_mib(ra)} MiB cpu {ca - cb:.2f}s")
         cpu_client = r.after["client"][1] - r.before["client"][1]
         res.append(f"client cpu {cpu_client:.2f}s")
+        res.append(f"other processes cpu {Monitor.other_cpu(r.before, r.after):.2f}s")
+        reads = r.after["reads"][1] - r.before["reads"][1]
+        res.append(f"client reads {reads} ({(r.after['bytes'][1] - r.before['bytes'][1]) / max(1, reads):.0f} B/read)")
         return " ".join(parts) + "\n      " + "; ".join(res)
 
     # -- room operations ----------------------------------------------------------
@@ -688,7 +712,9 @@ def print_summary(bench: Bench) -> None:
             print(f"{phase:<22} {label:<38} {fmt_value(vals['parley'], unit):>12} "
                   f"{fmt_value(vals['prosody'], unit):>12} {ratio_s:>7}  {unit}")
     print(f"\n== CPU seconds per phase (median over rounds): who did the work ==")
-    header = f"{'phase':<22} {'service':<8} {'parley cpu':>10} {'prosody cpu':>11} {'client cpu':>10} {'wall':>8}"
+    print("other cpu: all other processes on the machine during the phase (noise if well above 0)")
+    header = (f"{'phase':<22} {'service':<8} {'parley cpu':>10} {'prosody cpu':>11} {'client cpu':>10} "
+              f"{'other cpu':>9} {'wall':>8} {'B/client read':>13}")
     print(header)
     print("-" * len(header))
     for phase in phases:
@@ -698,8 +724,11 @@ def print_summary(bench: Bench) -> None:
                 continue
             def d(name, idx=1):
                 return med([r.after[name][idx] - r.before[name][idx] for r in rs])
+            other = med([Monitor.other_cpu(r.before, r.after) for r in rs])
+            per_read = med([(r.after["bytes"][1] - r.before["bytes"][1])
+                            / max(1, r.after["reads"][1] - r.before["reads"][1]) for r in rs])
             print(f"{phase:<22} {SERVICES[svc][0]:<8} {d('parley'):>10.2f} {d('prosody'):>11.2f} "
-                  f"{d('client'):>10.2f} {d('wall'):>8.2f}")
+                  f"{d('client'):>10.2f} {other:>9.2f} {d('wall'):>8.2f} {per_read:>13.0f}")
     print(f"\n== resident memory (VmRSS, MiB) before -> after each phase ==")
     header = f"{'round':<5} {'phase':<22} {'service':<8} {'Parley':>14} {'Prosody':>14}"
     print(header)
@@ -769,6 +798,8 @@ def parse_args(argv=None):
     p.add_argument("--stall-timeout", type=float, default=30.0, help="seconds without progress in a phase")
     p.add_argument("--parley-log-level", default="warning")
     p.add_argument("--prosody-log-level", default="warn")
+    p.add_argument("--prosody-read-size", type=int, default=None,
+                   help="experiment: Prosody's network_settings.read_size (default: Prosody's own, 8192)")
     args = p.parse_args(argv)
     args.sizes = [int(x) for x in args.sizes.split(",")]
     args.messages = [int(x) for x in args.messages.split(",")]
@@ -784,7 +815,7 @@ def parse_args(argv=None):
     return args
 
 
-def with_prosody_muc(stack: Stack) -> None:
+def with_prosody_muc(stack: Stack, read_size: int | None = None) -> None:
     """Make the Prosody config also host Prosody's own MUC at conference.localhost,
     unless the shared template already does. Only this run's rendered config changes."""
     original = stack.prosody.write_config
@@ -792,10 +823,15 @@ def with_prosody_muc(stack: Stack) -> None:
     def write_config():
         path = original()
         text = path.read_text()
+        if read_size:
+            # A global option: it must come before the first VirtualHost/Component line.
+            first = re.search(r'^(VirtualHost|Component)\b', text, re.M)
+            option = f"network_settings = {{ read_size = {int(read_size)} }} -- bench.py --prosody-read-size\n\n"
+            text = text[:first.start()] + option + text[first.start():]
         if not re.search(r'^\s*Component\s+"' + re.escape(PROSODY_MUC_DOMAIN) + '"', text, re.M):
             text += ("\n-- Added by Benchmarks/muc/bench.py: Prosody's own MUC, for comparison.\n"
                      f'Component "{PROSODY_MUC_DOMAIN}" "muc"\n')
-            path.write_text(text)
+        path.write_text(text)
         return path
 
     stack.prosody.write_config = write_config
@@ -822,9 +858,9 @@ async def amain(args, stack: Stack) -> Bench:
     user, password = stack.settings.probe_account
     await asyncio.to_thread(wait_for_component, args.c2s_port, "localhost", user, password,
                             PROSODY_MUC_DOMAIN, 15.0)
-    monitor = Monitor({"parley": stack.parley.process.pid, "prosody": stack.prosody.process.pid})
     t0 = time.perf_counter()
     clients = await connect_all(args, [f"u{i:04d}" for i in range(args.users)])
+    monitor = Monitor({"parley": stack.parley.process.pid, "prosody": stack.prosody.process.pid}, clients)
     print(f"{len(clients)} clients logged in in {time.perf_counter() - t0:.2f} s", flush=True)
     bench = Bench(args, stack, monitor, clients)
     try:
@@ -853,7 +889,8 @@ def main(argv=None) -> int:
     print(f"settings: N={args.sizes} M={args.messages} senders={args.senders} window={args.window} "
           f"history={args.history} joiners={args.history_joiners} rounds={args.rounds} "
           f"ports c2s {args.c2s_port} component {args.component_port}; log levels Parley "
-          f"{args.parley_log_level}, Prosody {args.prosody_log_level}")
+          f"{args.parley_log_level}, Prosody {args.prosody_log_level}"
+          + (f"; Prosody network_settings.read_size {args.prosody_read_size}" if args.prosody_read_size else ""))
     print(f"run dir: {args.run_dir}", flush=True)
 
     settings = StackSettings(
@@ -862,7 +899,7 @@ def main(argv=None) -> int:
         parley_bin=args.parley_bin.resolve(), parley_log_level=args.parley_log_level,
         prosody_log_level=args.prosody_log_level, parley_ready_timeout=30.0)
     stack = Stack(settings)
-    with_prosody_muc(stack)
+    with_prosody_muc(stack, args.prosody_read_size)
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")

@@ -50,6 +50,7 @@ class RawClient(asyncio.Protocol):
         self.closed = False
         self.close_reason: Optional[BaseException] = None
         self.bytes_in = 0
+        self.reads = 0
 
     # -- asyncio.Protocol ------------------------------------------------------
 
@@ -61,6 +62,7 @@ class RawClient(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.bytes_in += len(data)
+        self.reads += 1
         sink = self.sink
         if sink is not None:
             sink(data, time.perf_counter())
