@@ -59,6 +59,10 @@ let package = Package(
         // Benchmarks print figures; they are never part of `swift test`.
         .executableTarget(name: "parser-bench", dependencies: ["XMLStream"], path: "Benchmarks/ParserBenchmark"),
         .executableTarget(
+            name: "alerts-bench", dependencies: ["Alerts", "Service", "Storage", "MUC", "XMPPCore", "XMLStream",
+                                                 .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/AlertsBenchmark"),
+        .executableTarget(
             name: "archive-bench", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"],
             path: "Benchmarks/ArchiveBenchmark"),
 

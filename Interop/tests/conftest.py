@@ -195,6 +195,7 @@ def _selected_muc_services() -> list[str]:
 
 
 def pytest_configure(config):
+    _selected_muc_services()   # a bad INTEROP_MUC is a usage error, reported once
     config.addinivalue_line("markers", "muc_only(*services, reason): run this room test only "
                             "against the named MUC services (parley, prosody)")
     config.addinivalue_line("markers", "muc_xfail(*services, reason, raises=None): a known "

@@ -10,7 +10,7 @@ public final class KeywordMatcher {
     public typealias Key = String
 
     private final class Node {
-        var children: [Substring: Node] = [:]
+        var children: [String: Node] = [:]
         /// The keyword that ends here, if any.
         var key: Key?
     }
@@ -31,7 +31,7 @@ public final class KeywordMatcher {
     /// Adds a keyword by its key.
     public func insert(key: Key) {
         var node = root
-        let words = key.split(separator: " ")
+        let words = key.split(separator: " ").map(String.init)
         for word in words {
             if let next = node.children[word] {
                 node = next
@@ -48,9 +48,9 @@ public final class KeywordMatcher {
 
     /// Removes a keyword by its key.
     public func remove(key: Key) {
-        var path: [(Node, Substring)] = []
+        var path: [(Node, String)] = []
         var node = root
-        for word in key.split(separator: " ") {
+        for word in key.split(separator: " ").map(String.init) {
             guard let next = node.children[word] else { return }
             path.append((node, word))
             node = next
@@ -70,7 +70,7 @@ public final class KeywordMatcher {
         matches(inWords: KeywordNormalizer.words(text))
     }
 
-    public func matches(inWords words: [Substring]) -> Set<Key> {
+    public func matches(inWords words: [String]) -> Set<Key> {
         var found: Set<Key> = []
         guard count > 0 else { return found }
         for start in words.indices {

@@ -82,6 +82,8 @@ public final class KeywordIndex {
                 bySubscriber[subscriber, default: []].append(subscription)
             }
         }
-        return bySubscriber.map { ($0.key, $0.value.sorted { $0.keyword < $1.keyword }) }.sorted { $0.subscriber < $1.subscriber }
+        return bySubscriber.map { subscriber, keywords in
+            (subscriber, keywords.count > 1 ? keywords.sorted { $0.keyword < $1.keyword } : keywords)
+        }
     }
 }
