@@ -63,6 +63,9 @@ let package = Package(
                                                  .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/AlertsBenchmark"),
         .executableTarget(
+            name: "inbox-bench", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"],
+            path: "Benchmarks/InboxBenchmark"),
+        .executableTarget(
             name: "archive-bench", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"],
             path: "Benchmarks/ArchiveBenchmark"),
 

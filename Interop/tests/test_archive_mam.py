@@ -173,41 +173,60 @@ async def test_with_filters_one_occupant_and_combines_with_paging(alice, bob, se
     assert nobody.results == [] and nobody.count == 0 and nobody.complete, nobody.summary()
 
 
+async def _two_bursts(client: Client, room: str):
+    """Three messages, a pause of over two seconds, three more: (early ids, late ids, stamps by id)."""
+    early = [await say_id(client, room, f"early {n}") for n in range(3)]
+    await asyncio.sleep(2.2)
+    late = [await say_id(client, room, f"late {n}") for n in range(3)]
+    everything = await mam_query(client, room)
+    assert everything.ids == early + late, everything.summary()
+    stamps = {r.id: r.stamp for r in everything.results}
+    gap = parse_xmpp_datetime(stamps[late[0]]) - parse_xmpp_datetime(stamps[early[-1]])
+    assert gap.total_seconds() > 2, stamps
+    return early, late, stamps
+
+
 async def test_start_and_end_select_by_time(alice, service):
     room = new_room(service, "mamtime")
     await create_room(alice, room, "Alice")
-    early = [await say_id(alice, room, f"early {n}") for n in range(3)]
-    await asyncio.sleep(2.2)
-    late = [await say_id(alice, room, f"late {n}") for n in range(3)]
-    everything = await mam_query(alice, room)
-    stamps = {r.id: parse_xmpp_datetime(r.stamp) for r in everything.results}
-    last_early, first_late = stamps[early[-1]], stamps[late[0]]
-    assert (first_late - last_early).total_seconds() > 2, stamps
-
-    # The exact stamps the archive reported.
-    page = await mam_query(alice, room, form={"start": everything.results[3].stamp})
-    assert page.ids == late, page.summary()
-    page = await mam_query(alice, room, form={"end": everything.results[2].stamp})
-    assert page.ids == early, page.summary()
-    # Whole seconds between the two bursts.
+    early, late, stamps = await _two_bursts(alice, room)
+    # A whole second between the two bursts.
+    last_early = parse_xmpp_datetime(stamps[early[-1]])
     boundary = datetime.fromtimestamp(math.ceil(last_early.timestamp()), timezone.utc)
-    assert boundary < first_late
+    assert boundary < parse_xmpp_datetime(stamps[late[0]])
+
     page = await mam_query(alice, room, form={"start": xmpp_datetime(boundary)})
     assert page.ids == late, page.summary()
     page = await mam_query(alice, room, form={"end": xmpp_datetime(boundary)})
     assert page.ids == early, page.summary()
+    page = await mam_query(alice, room, form={"start": "2000-01-01T00:00:00Z", "end": xmpp_datetime(boundary)})
+    assert page.ids == early, page.summary()
+    # The exact stamp the archive reported for the first late message, as start.
+    page = await mam_query(alice, room, form={"start": stamps[late[0]]})
+    assert page.ids == late, page.summary()
     # Both, with paging.
-    page = await mam_query(alice, room, form={"start": everything.results[1].stamp,
-                                              "end": everything.results[4].stamp}, rsm=rsm_set(max=2))
-    assert page.ids == [early[1], early[2]] and page.count == 4 and not page.complete, page.summary()
-    page = await mam_query(alice, room, form={"start": everything.results[1].stamp,
-                                              "end": everything.results[4].stamp},
-                           rsm=rsm_set(max=2, after=page.last))
-    assert page.ids == [late[0], late[1]] and page.complete, page.summary()
+    window = {"start": xmpp_datetime(boundary), "end": "2999-01-01T00:00:00Z"}
+    page = await mam_query(alice, room, form=window, rsm=rsm_set(max=2))
+    assert page.ids == late[:2] and page.count == 3 and not page.complete, page.summary()
+    page = await mam_query(alice, room, form=window, rsm=rsm_set(max=2, after=page.last))
+    assert page.ids == late[2:] and page.complete, page.summary()
     # A window with nothing in it.
     page = await mam_query(alice, room, form={"start": "2000-01-01T00:00:00Z", "end": "2000-01-02T00:00:00Z"})
     assert_result(page.reply)
     assert page.results == [] and page.count == 0, page.summary()
+
+
+async def test_end_at_a_reported_stamp_includes_that_message(alice, service):
+    # `end` is "at or before" (Docs/protocol.md; XEP-0313 §4.1.2): a client that takes the
+    # <delay stamp/> MAM reported for a message as `end` must get that message back.
+    room = new_room(service, "mamend")
+    await create_room(alice, room, "Alice")
+    early, late, stamps = await _two_bursts(alice, room)
+
+    page = await mam_query(alice, room, form={"end": stamps[early[-1]]})
+    assert page.ids == early, f"end={stamps[early[-1]]}: {page.summary()}"
+    page = await mam_query(alice, room, form={"start": stamps[early[1]], "end": stamps[late[1]]})
+    assert page.ids == early[1:] + late[:2], page.summary()
 
 
 async def test_extended_after_id_before_id_and_ids(alice, service):
@@ -227,7 +246,12 @@ async def test_extended_after_id_before_id_and_ids(alice, service):
     page = await mam_query(alice, room, form={"after-id": ids[2]}, rsm=rsm_set(max=3))
     assert page.ids == ids[3:6] and page.count == 7 and not page.complete, page.summary()
     page = await mam_query(alice, room, form={"after-id": ids[2]}, rsm=rsm_set(max=3, before=""))
-    assert page.ids == ids[7:10] and page.complete, page.summary()
+    # Paging backwards, the last page of the filtered results is not the end in that direction.
+    assert page.ids == ids[7:10] and page.count == 7 and not page.complete, page.summary()
+    page = await mam_query(alice, room, form={"after-id": ids[2]}, rsm=rsm_set(max=3, before=page.first))
+    assert page.ids == ids[4:7] and not page.complete, page.summary()
+    page = await mam_query(alice, room, form={"after-id": ids[2]}, rsm=rsm_set(max=3, before=page.first))
+    assert page.ids == ids[3:4] and page.complete, page.summary()
 
 
 async def test_fulltext_is_case_and_accent_insensitive_on_word_boundaries(alice, bob, service):

@@ -1,3 +1,5 @@
+import XMPPCore
+
 /// Finds which keywords (words or phrases) occur in a text. Keywords live in a
 /// trie keyed by normalised words, so matching one message costs a few
 /// dictionary steps per word of the message, however many keywords there are
@@ -24,7 +26,7 @@ public final class KeywordMatcher {
 
     /// The key a keyword is stored under, or nil if it has no words at all.
     public static func key(for keyword: String) -> Key? {
-        let words = KeywordNormalizer.words(keyword)
+        let words = Words.words(keyword)
         return words.isEmpty ? nil : words.joined(separator: " ")
     }
 
@@ -67,7 +69,7 @@ public final class KeywordMatcher {
 
     /// The keys of every keyword that occurs in `text`.
     public func matches(in text: String) -> Set<Key> {
-        matches(inWords: KeywordNormalizer.words(text))
+        matches(inWords: Words.words(text))
     }
 
     public func matches(inWords words: [String]) -> Set<Key> {

@@ -26,6 +26,10 @@ extension Room {
             guard requesterAffiliation >= .admin else {
                 throw StanzaError(.forbidden, text: "only admins and owners may see affiliation lists")
             }
+            // §10.5, §10.8: in semi-anonymous rooms only owners see who the owners and admins are.
+            if affiliation >= .admin && requesterAffiliation < .owner && !configuration.isNonAnonymous {
+                throw StanzaError(.forbidden, text: "only owners may see the \(affiliation.rawValue) list of this room")
+            }
             for (jid, value) in affiliations.sorted(by: { $0.key < $1.key }) where value == affiliation {
                 query.append(XMLElement(
                     "item", namespace: MUCNamespace.admin,
@@ -81,6 +85,10 @@ extension Room {
                     target = occupant.bareJID
                 } else {
                     throw StanzaError(.badRequest, text: "an affiliation change needs a jid (or the nick of an occupant)")
+                }
+                if affiliation == .outcast && target == iq.from.bare {
+                    // §9.1: an admin or owner cannot ban himself.
+                    throw StanzaError(.conflict, text: "you cannot ban yourself")
                 }
                 try checkAffiliationChange(of: target, to: affiliation, actorAffiliation: actorAffiliation)
                 changes.append(.affiliation(jid: target, affiliation: affiliation, reason: reason))

@@ -15,10 +15,14 @@ public struct ArchivedMessage: Sendable, Hashable {
     public var body: String
     /// The message as broadcast, from room@service/nick, without `to`.
     public var stanza: XMLElement
+    /// Followers whose nick the body names (for their inbox's mention count).
+    public var mentioned: [JID]
 
     public init(
-        stanzaID: String, room: JID, timestamp: Double, nick: String, senderJID: JID?, body: String, stanza: XMLElement
+        stanzaID: String, room: JID, timestamp: Double, nick: String, senderJID: JID?, body: String, stanza: XMLElement,
+        mentioned: [JID] = []
     ) {
+        self.mentioned = mentioned
         self.stanzaID = stanzaID
         self.room = room
         self.timestamp = timestamp

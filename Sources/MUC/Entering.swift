@@ -97,6 +97,28 @@ extension Room {
         effects.send(subjectMessage(to: session))
     }
 
+    /// §7.2.1: a session already in the room that sends an entering presence
+    /// again gets exactly what a new joiner gets; nobody else hears of it.
+    mutating func resendState(to presence: Presence, occupantIndex: Int, context: RoomContext, effects: inout RoomEffects) {
+        let session = presence.from
+        occupants[occupantIndex].presencePayload = Self.payload(of: presence.element)
+        let occupant = occupants[occupantIndex]
+        for other in occupants where other.nick != occupant.nick && configuration.presenceBroadcast.contains(other.role) {
+            effects.send(occupantPresence(
+                of: other, to: session, recipientRole: occupant.role, occupantID: context.occupantID(self, other.bareJID)))
+        }
+        var statuses: [StatusCode] = []
+        if configuration.isNonAnonymous { statuses.append(.nonAnonymous) }
+        if configuration.isArchived { statuses.append(.loggingEnabled) }
+        effects.send(occupantPresence(
+            of: occupant, to: session, recipientRole: occupant.role, details: PresenceDetails(statuses: statuses),
+            occupantID: context.occupantID(self, occupant.bareJID)))
+        if let request = historyRequest(presence.element.child("x", namespace: MUCNamespace.muc), context: context) {
+            effects.outputs.append(.history(to: session, request, revealJIDs: configuration.revealsJIDs(to: occupant.role)))
+        }
+        effects.send(subjectMessage(to: session))
+    }
+
     /// The affiliation that counts for access: service administrators are owners everywhere.
     func effectiveAffiliation(of bareJID: JID, context: RoomContext) -> Affiliation {
         if context.serviceAdmins.contains(bareJID) { return .owner }

@@ -43,7 +43,8 @@ extension Room {
         if configuration.isArchived, let body = message.body {
             effects.archive.append(ArchivedMessage(
                 stanzaID: stanzaID, room: jid, timestamp: context.now, nick: sender.nick,
-                senderJID: sender.bareJID, body: body, stanza: stanza))
+                senderJID: sender.bareJID, body: body, stanza: stanza,
+                mentioned: followersMentioned(in: body, except: sender.bareJID)))
         }
         for occupant in occupants {
             for session in occupant.sessions {
@@ -58,6 +59,26 @@ extension Room {
     }
 
     static let chatMarkers = "urn:xmpp:chat-markers:0"
+
+    /// Followers whose follow nick occurs in `body` as words (so "Bob" is named
+    /// by "hi bob!" but not by "Bobsleigh").
+    func followersMentioned(in body: String, except author: JID) -> [JID] {
+        guard !subscribers.isEmpty else { return [] }
+        let words = Words.words(body)
+        guard !words.isEmpty else { return [] }
+        let present = Set(words)
+        var mentioned: [JID] = []
+        for (user, subscriber) in subscribers where user != author {
+            let nick = Words.words(subscriber.nick)
+            guard let first = nick.first, present.contains(first) else { continue }
+            if nick.count == 1 || words.indices.contains(where: { start in
+                start + nick.count <= words.count && Array(words[start..<(start + nick.count)]) == nick
+            }) {
+                mentioned.append(user)
+            }
+        }
+        return mentioned
+    }
 
     /// Elements only the room may put on a message: a sender must not be able
     /// to forge its stanza-id, occupant-id or MUC user data.

@@ -34,6 +34,11 @@ extension Room {
         case .available:
             if let index = index(ofSession: presence.from) {
                 if occupants[index].nick == nick {
+                    if presence.element.child("x", namespace: MUCNamespace.muc) != nil {
+                        // §7.2.1: a client that joins again (after losing track) gets the room state again.
+                        resendState(to: presence, occupantIndex: index, context: context, effects: &effects)
+                        return
+                    }
                     updatePresence(presence, occupantIndex: index, context: context, effects: &effects)
                 } else {
                     changeNick(presence, occupantIndex: index, newNick: nick, context: context, effects: &effects)
@@ -144,7 +149,8 @@ extension Room {
     /// other queries to occupants are not relayed.
     private func handleOccupantIQ(_ iq: IQ, nick: String, payload: XMLElement) throws(StanzaError) -> XMLElement? {
         guard let sender = occupant(session: iq.from) else {
-            throw StanzaError(.notAcceptable, text: "you are not in this room")
+            // XEP-0410 §4: a non-occupant is told with not-acceptable, type cancel.
+            throw StanzaError(.notAcceptable, type: .cancel, text: "you are not in this room")
         }
         if iq.type == .get, payload.name == "ping", payload.namespace == Namespace.ping {
             guard sender.nick == nick else {

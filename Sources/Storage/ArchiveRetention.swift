@@ -32,6 +32,13 @@ extension SQLiteRoomStore {
                 SELECT seq FROM archive WHERE room = ? AND timestamp < ? ORDER BY seq LIMIT ?)
             """
         ).bind(.text(room.description), .real(cutoff), .integer(Int64(limit))).run()
-        return database.changes
+        let deleted = database.changes
+        if deleted > 0 {
+            // Mentions of messages that are gone go too.
+            try database.statement(
+                "DELETE FROM mentions WHERE room = ?1 AND seq < coalesce((SELECT min(seq) FROM archive WHERE room = ?1), 1 << 62)"
+            ).bind(.text(room.description)).run()
+        }
+        return deleted
     }
 }

@@ -92,13 +92,16 @@ extension SQLiteRoomStore: InboxStore {
         let unread = Int(max(0, lastOrdinal - readOrdinal))
 
         var mentions = 0
-        if unread > 0, let match = ArchiveFilter.fullTextQuery(nick, room: room, phrase: true) {
+        if unread > 0 {
             mentions = Int(try single(
-                "SELECT COUNT(*) FROM archive_fts WHERE archive_fts MATCH ? AND rowid > ?",
-                .text(match), .integer(position ?? 0)) ?? 0)
+                "SELECT COUNT(*) FROM mentions WHERE room = ? AND user = ? AND seq > ?",
+                roomText, .text(user.description), .integer(position ?? 0)) ?? 0)
         }
-        let active = Int(try single(
-            "SELECT COUNT(DISTINCT nick) FROM archive WHERE room = ? AND timestamp > ?", roomText, .real(now - 3600)) ?? 0)
+        // A room whose last message is more than an hour old has nobody active.
+        let recent = (lastMessage?.timestamp ?? 0) > now - 3600
+        let active = recent
+            ? Int(try single("SELECT COUNT(*) FROM room_activity WHERE room = ? AND last_time > ?", roomText, .real(now - 3600)) ?? 0)
+            : 0
         return InboxRoomState(
             room: room, nick: nick, lastMessage: lastMessage, lastSequence: lastSequence, unread: unread,
             mentions: mentions, active: active)

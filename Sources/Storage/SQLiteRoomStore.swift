@@ -130,11 +130,22 @@ public actor SQLiteRoomStore: RoomStore {
                     .text(message.body), .text(XMLSerializer.serialize(message.stanza)),
                     message.stanza[attribute: "id"].map { .text($0) } ?? .null
                 ).run()
+                try database.statement(
+                    """
+                    INSERT INTO room_activity (room, nick, last_time) VALUES (?, ?, ?)
+                    ON CONFLICT(room, nick) DO UPDATE SET last_time = max(last_time, excluded.last_time)
+                    """
+                ).bind(.text(message.room.description), .text(message.nick), .real(message.timestamp)).run()
+                let sequence = database.lastInsertRowID
+                for user in message.mentioned {
+                    try database.statement("INSERT OR IGNORE INTO mentions (room, user, seq) VALUES (?, ?, ?)")
+                        .bind(.text(message.room.description), .text(user.description), .integer(sequence)).run()
+                }
                 // The sender has read everything up to their own message.
                 if let sender = message.senderJID {
                     try database.statement(
                         "INSERT OR REPLACE INTO read_positions (room, user, seq) VALUES (?, ?, ?)"
-                    ).bind(.text(message.room.description), .text(sender.description), .integer(database.lastInsertRowID)).run()
+                    ).bind(.text(message.room.description), .text(sender.description), .integer(sequence)).run()
                 }
             }
         }

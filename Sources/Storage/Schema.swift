@@ -123,6 +123,27 @@ enum Schema {
         UPDATE archive SET room_ordinal = ordinals.n FROM ordinals WHERE ordinals.seq = archive.seq;
         CREATE INDEX archive_by_message_id ON archive(room, message_id);
         """,
+        // 8: when each nick last spoke in each room, kept on every archived
+        // message, so that "active in the last hour" reads a handful of rows.
+        """
+        CREATE TABLE room_activity (
+            room TEXT NOT NULL,
+            nick TEXT NOT NULL,
+            last_time REAL NOT NULL,
+            PRIMARY KEY (room, nick)
+        ) WITHOUT ROWID;
+        INSERT INTO room_activity (room, nick, last_time)
+            SELECT room, nick, max(timestamp) FROM archive GROUP BY room, nick;
+        """,
+        // 9: which archived messages name which follower, for unread mention counts.
+        """
+        CREATE TABLE mentions (
+            room TEXT NOT NULL,
+            user TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (room, user, seq)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     static func migrate(_ database: SQLiteDatabase) throws(StorageError) {

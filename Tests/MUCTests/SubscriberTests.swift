@@ -73,4 +73,20 @@ struct SubscriberTests {
         let reset = driver.send("<iq from='carol@localhost/x' to='lobby@rooms.localhost' type='set' id='r'><reset xmlns='urn:parley:inbox:0'/></iq>")
         #expect(reset.outputs.contains { if case .readAll = $0 { return true } else { return false } })
     }
+
+    @Test("archived messages record which followers they name, as words")
+    func mentions() {
+        var driver = OccupantTests.twoInRoom()
+        driver.send(Self.subscribe("carol@localhost/x", nick: "Caro"))
+        driver.send(Self.subscribe("dave@localhost/x", nick: "Big Dave"))
+        func mentioned(_ body: String) -> Set<JID> {
+            Set(driver.send("<message from='alice@localhost/phone' to='lobby@rooms.localhost' type='groupchat'><body>\(body)</body></message>")
+                .archive.first?.mentioned ?? [])
+        }
+        #expect(mentioned("hey CARO, look") == [RoomDriver.jid("carol@localhost")])
+        #expect(mentioned("Carolina is not Caro's nick? caro!") == [RoomDriver.jid("carol@localhost")])
+        #expect(mentioned("caroline").isEmpty)
+        #expect(mentioned("ask big   dave") == [RoomDriver.jid("dave@localhost")])
+        #expect(mentioned("dave is big").isEmpty, "a phrase nick needs its words in order")
+    }
 }

@@ -22,8 +22,12 @@ struct InboxStateTests {
             subscribers: [Self.bob: RoomSubscriber(nick: nick, nodes: [MucSubNode.messages])], occupantIDSalt: "s", created: 0))
     }
 
-    func message(_ index: Int, room: JID, nick: String = "Alice", body: String = "text", time: Double = 1_700_000_000) -> ArchivedMessage {
+    func message(
+        _ index: Int, room: JID, nick: String = "Alice", body: String = "text", time: Double = 1_700_000_000,
+        mentioning: [JID] = []
+    ) -> ArchivedMessage {
         var message = SQLiteRoomStoreTests.message(index, nick: nick, body: body, room: room)
+        message.mentioned = mentioning
         message.timestamp = time + Double(index)
         message.stanzaID = "\(room.localpart ?? "")-\(index)"
         return message
@@ -58,8 +62,8 @@ struct InboxStateTests {
         try await follow(lobby)
         try await follow(ops)
         try await store.append([
-            message(0, room: lobby, nick: "Alice", body: "hi Bobby", time: 1_700_000_000),
-            message(1, room: lobby, nick: "Carol", body: "Bobby? BOBBY!", time: 1_700_003_000),
+            message(0, room: lobby, nick: "Alice", body: "hi Bobby", time: 1_700_000_000, mentioning: [Self.bob]),
+            message(1, room: lobby, nick: "Carol", body: "Bobby? BOBBY!", time: 1_700_003_000, mentioning: [Self.bob]),
             message(2, room: lobby, nick: "Dave", body: "bobbysocks", time: 1_700_003_100),
             message(0, room: ops, nick: "Alice", body: "deploy", time: 1_700_003_200),
         ])
@@ -67,7 +71,9 @@ struct InboxStateTests {
         #expect(inbox.map(\.room) == [ops, lobby], "newest activity first")
         let lobbyState = try #require(inbox.last)
         #expect(lobbyState.unread == 3)
-        #expect(lobbyState.mentions == 2, "word boundaries: bobbysocks is not Bobby")
+        #expect(lobbyState.mentions == 2)
+        #expect(try await store.markRead(lobby, user: Self.bob, upTo: "lobby-0"))
+        #expect(try await store.inbox(of: Self.bob, now: 1_700_003_600).last?.mentions == 1, "read mentions do not count")
         #expect(lobbyState.active == 2, "Alice spoke more than an hour ago")
         #expect(lobbyState.lastMessage?.body == "bobbysocks")
     }

@@ -1,10 +1,11 @@
 import Foundation
 
-/// Turns text into the sequence of words that keyword matching compares:
+/// Turns text into the sequence of words that keyword matching and mention
+/// counting compare:
 /// case-folded, without diacritics, split on Unicode word boundaries (runs of
 /// letters, digits and `_`), so that `Café` matches `cafe`, `ops` does not
 /// match `stops`, and a phrase matches across any run of spaces or punctuation.
-public enum KeywordNormalizer {
+public enum Words {
     /// The words of `text`, normalised.
     public static func words(_ text: String) -> [String] {
         var words: [String] = []
