@@ -63,6 +63,10 @@ let package = Package(
                                                  .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/AlertsBenchmark"),
         .executableTarget(
+            name: "rooms-bench", dependencies: ["Service", "Storage", "MUC", "XMPPCore", "XMLStream",
+                                                .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/RoomsBenchmark"),
+        .executableTarget(
             name: "inbox-bench", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"],
             path: "Benchmarks/InboxBenchmark"),
         .executableTarget(
