@@ -64,12 +64,14 @@ public struct ArchiveQuery: Sendable, Hashable {
                 guard let variable = field.variable, let value = field.value, !value.isEmpty || variable == "ids" else { continue }
                 switch variable {
                 case "FORM_TYPE": continue
+                // Stamps are whole milliseconds; half a millisecond of slack makes a
+                // stamp Parley reported select its own message whatever the binary rounding.
                 case "start":
                     guard let time = DateTime.parse(value) else { throw StanzaError(.badRequest, text: "start is not a XEP-0082 DateTime") }
-                    start = time
+                    start = time - 0.0005
                 case "end":
                     guard let time = DateTime.parse(value) else { throw StanzaError(.badRequest, text: "end is not a XEP-0082 DateTime") }
-                    end = time
+                    end = time + 0.0005
                 case "with":
                     guard let jid = try? JID(value) else { throw StanzaError(.badRequest, text: "with is not a JID") }
                     guard jid.bare == room, let occupantNick = jid.resourcepart else {

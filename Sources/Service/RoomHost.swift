@@ -31,7 +31,7 @@ public actor RoomHost {
 
     public func handle(_ stanza: Stanza) async -> [XMLElement] {
         let roomJID = stanza.to.bare
-        let now = Date().timeIntervalSince1970
+        let now = DateTime.milliseconds(Date().timeIntervalSince1970)
         var room: Room
         do {
             if let loaded = rooms[roomJID] {

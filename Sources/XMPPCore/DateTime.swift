@@ -55,8 +55,12 @@ public enum DateTime {
     }
 
     /// The XEP-0082 DateTime in UTC with milliseconds.
+    ///
+    /// Parley keeps times to the millisecond (`DateTime.milliseconds`), so what
+    /// it prints is exactly what it stored.
     public static func format(_ seconds: Double) -> String {
-        let milliseconds = Int((seconds * 1000).rounded(.down))
+        // To the nearest millisecond: x.385 is 384.99999… in binary, and must print as .385.
+        let milliseconds = Int((seconds * 1000).rounded())
         let totalSeconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
         let millis = milliseconds - totalSeconds * 1000
         let days = totalSeconds >= 0 ? totalSeconds / 86400 : (totalSeconds - 86399) / 86400
@@ -68,6 +72,11 @@ public enum DateTime {
         }
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
             + "\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
+    }
+
+    /// A time cut to whole milliseconds: the precision of every stamp Parley sends.
+    public static func milliseconds(_ seconds: Double) -> Double {
+        (seconds * 1000).rounded() / 1000
     }
 
     // Howard Hinnant's civil calendar algorithms.

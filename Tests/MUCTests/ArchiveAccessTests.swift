@@ -50,7 +50,7 @@ struct ArchiveAccessTests {
             if case .archiveQuery(_, let parsed) = output { query = parsed }
         }
         #expect(query == ArchiveQuery(
-            queryID: "f1", start: 1_700_000_000, nick: "Bob", fulltext: "release",
+            queryID: "f1", start: 1_700_000_000 - 0.0005, nick: "Bob", fulltext: "release",
             page: RSMRequest(max: 5, anchor: .lastPage)))
         let badWith = driver.send(Self.mamQuery("eve@localhost/x", """
             <x xmlns='jabber:x:data' type='submit'><field var='with'><value>other@rooms.localhost/Bob</value></field></x>

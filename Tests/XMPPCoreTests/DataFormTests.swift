@@ -91,4 +91,20 @@ struct DataFormTests {
                              features: ["a", "b", "a"])
         #expect(info.element.children("feature", namespace: Namespace.discoInfo).count == 2)
     }
+
+    @Test("XEP-0082 times: parsed with offsets and fractions, printed to the millisecond, round trip")
+    func dateTimes() {
+        #expect(DateTime.parse("2023-11-14T22:13:20Z") == 1_700_000_000)
+        #expect(DateTime.parse("2023-11-14T23:13:20+01:00") == 1_700_000_000)
+        #expect(DateTime.parse("2023-11-14T22:13:20.5Z") == 1_700_000_000.5)
+        #expect(DateTime.parse("2023-11-14 22:13:20Z") == nil)
+        #expect(DateTime.parse("yesterday") == nil)
+        #expect(DateTime.format(1_700_000_000) == "2023-11-14T22:13:20.000Z")
+        #expect(DateTime.format(1_764_081_632.385) == "2025-11-25T14:40:32.385Z", "binary rounding does not lose a millisecond")
+        #expect(DateTime.format(-1) == "1969-12-31T23:59:59.000Z")
+        for stamp in [1_764_081_632.385, 0.001, 1_700_000_000.999] {
+            let text = DateTime.format(DateTime.milliseconds(stamp))
+            #expect(abs((DateTime.parse(text) ?? 0) - DateTime.milliseconds(stamp)) < 0.0001)
+        }
+    }
 }
