@@ -66,9 +66,9 @@ extension SQLiteRoomStore: AlertSubscriptionStore {
     }
 
     public func searchAllRooms(phrase: String, beforeID: String?, limit: Int) throws(ArchiveQueryError) -> [ArchivedMessage] {
-        do {
+        try withArchiveErrors {
             var sql = """
-                SELECT seq, room, stanza_id, timestamp, nick, sender_jid, body, stanza FROM archive
+                SELECT seq, room, \(ArchiveRow.columns) FROM archive
                 WHERE seq IN (SELECT rowid FROM archive_fts WHERE archive_fts MATCH ?) AND moderated_by IS NULL
                 """
             var values: [SQLiteValue] = [.text("body : \"" + phrase.replacingOccurrences(of: "\"", with: "\"\"") + "\"")]
@@ -86,19 +86,11 @@ extension SQLiteRoomStore: AlertSubscriptionStore {
             let rows = try database.statement(sql).bind(values)
             var messages: [ArchivedMessage] = []
             while try rows.step() {
-                guard let rawRoom = rows.text(1), let room = try? JID(rawRoom), let text = rows.text(7),
-                      let stanza = XMLStreamParser.parseElement(text) else { continue }
-                messages.append(ArchivedMessage(
-                    stanzaID: rows.text(2) ?? "", room: room, timestamp: rows.double(3), nick: rows.text(4) ?? "",
-                    senderJID: rows.text(5).flatMap { try? JID($0) }, body: rows.text(6) ?? "", stanza: stanza))
+                guard let rawRoom = rows.text(1), let room = try? JID(rawRoom),
+                      let message = rows.archivedMessage(room: room, at: 2) else { continue }
+                messages.append(message)
             }
             return messages
-        } catch let error as ArchiveQueryError {
-            throw error
-        } catch let error as StorageError {
-            throw .storage(error)
-        } catch {
-            throw .storage(StorageError(code: -1, message: "\(error)"))
         }
     }
 }

@@ -56,15 +56,7 @@ struct ArchiveFilter {
 extension SQLiteRoomStore {
     /// Runs a MAM query: the filters of the form, then the RSM page (XEP-0313 §4, XEP-0059).
     public func query(_ room: JID, _ query: ArchiveQuery) throws(ArchiveQueryError) -> ArchivePage {
-        do {
-            return try runQuery(room, query)
-        } catch let error as ArchiveQueryError {
-            throw error
-        } catch let error as StorageError {
-            throw .storage(error)
-        } catch {
-            throw .storage(StorageError(code: -1, message: "\(error)"))
-        }
+        try withArchiveErrors { try runQuery(room, query) }
     }
 
     private func sequence(of stanzaID: String, in room: JID) throws -> Int64 {
@@ -111,7 +103,7 @@ extension SQLiteRoomStore {
             backwards = true
         }
         let sql = """
-            SELECT seq, stanza_id, timestamp, nick, sender_jid, body, stanza FROM archive
+            SELECT seq, \(ArchiveRow.columns) FROM archive
             WHERE \(page.sql) ORDER BY seq \(backwards ? "DESC" : "ASC") LIMIT ? OFFSET ?
             """
         let rows = try database.statement(sql).bind(page.values + [.integer(Int64(limit + 1)), .integer(Int64(offset))])
@@ -124,12 +116,10 @@ extension SQLiteRoomStore {
                 rows.finish()
                 break
             }
-            guard let text = rows.text(6), let stanza = XMLStreamParser.parseElement(text) else { continue }
+            guard let message = rows.archivedMessage(room: room, at: 1) else { continue }
             let sequence = rows.int(0)
             if firstSequence == nil || backwards { firstSequence = sequence }
-            messages.append(ArchivedMessage(
-                stanzaID: rows.text(1) ?? "", room: room, timestamp: rows.double(2), nick: rows.text(3) ?? "",
-                senderJID: rows.text(4).flatMap { try? JID($0) }, body: rows.text(5) ?? "", stanza: stanza))
+            messages.append(message)
         }
         if backwards { messages.reverse() }
         var firstIndex: Int? = nil
@@ -184,14 +174,11 @@ extension SQLiteRoomStore {
         if !window.isEmpty {
             let wanted = Array(sequences[window])
             let rows = try database.statement(
-                "SELECT seq, stanza_id, timestamp, nick, sender_jid, body, stanza FROM archive WHERE seq IN ("
+                "SELECT seq, \(ArchiveRow.columns) FROM archive WHERE seq IN ("
                     + Array(repeating: "?", count: wanted.count).joined(separator: ", ") + ") ORDER BY seq"
             ).bind(wanted.map { .integer($0) })
             while try rows.step() {
-                guard let text = rows.text(6), let stanza = XMLStreamParser.parseElement(text) else { continue }
-                messages.append(ArchivedMessage(
-                    stanzaID: rows.text(1) ?? "", room: room, timestamp: rows.double(2), nick: rows.text(3) ?? "",
-                    senderJID: rows.text(4).flatMap { try? JID($0) }, body: rows.text(5) ?? "", stanza: stanza))
+                if let message = rows.archivedMessage(room: room, at: 1) { messages.append(message) }
             }
         }
         if query.flipPage { messages.reverse() }

@@ -62,7 +62,7 @@ extension SQLiteRoomStore: InboxStore {
         let roomText = SQLiteValue.text(room.description)
         let last = try database.statement(
             """
-            SELECT seq, room_ordinal, stanza_id, timestamp, nick, sender_jid, body, stanza FROM archive
+            SELECT seq, room_ordinal, \(ArchiveRow.columns) FROM archive
             WHERE room = ? ORDER BY seq DESC LIMIT 1
             """
         ).bind(roomText)
@@ -71,11 +71,7 @@ extension SQLiteRoomStore: InboxStore {
         }
         let lastSequence = last.int(0)
         let lastOrdinal = last.int(1)
-        let lastMessage = last.text(7).flatMap(XMLStreamParser.parseElement).map { stanza in
-            ArchivedMessage(
-                stanzaID: last.text(2) ?? "", room: room, timestamp: last.double(3), nick: last.text(4) ?? "",
-                senderJID: last.text(5).flatMap { try? JID($0) }, body: last.text(6) ?? "", stanza: stanza)
-        }
+        let lastMessage = last.archivedMessage(room: room, at: 2)
         last.finish()
 
         let position = try single("SELECT seq FROM read_positions WHERE room = ? AND user = ?", roomText, .text(user.description))

@@ -201,14 +201,14 @@ public actor SQLiteRoomStore: RoomStore {
         // and stop after maxstanzas, instead of sorting every message since `since`.
         let rows = try database.statement(
             """
-            SELECT stanza_id, timestamp, nick, sender_jid, body, stanza FROM archive
+            SELECT \(ArchiveRow.columns) FROM archive
             WHERE room = ? AND +timestamp > ? AND moderated_by IS NULL ORDER BY seq DESC LIMIT ?
             """
         ).bind(.text(room.description), .real(request.since ?? -1), .integer(Int64(request.maxStanzas)))
         var newestFirst: [ArchivedMessage] = []
         var characters = 0
         while try rows.step() {
-            guard let text = rows.text(5), let stanza = XMLStreamParser.parseElement(text) else { continue }
+            guard let text = rows.text(5) else { continue }
             if let maxChars = request.maxChars {
                 // XEP-0045 §7.2.15: maxchars counts the characters of the complete stanzas.
                 characters += text.count
@@ -217,9 +217,7 @@ public actor SQLiteRoomStore: RoomStore {
                     break
                 }
             }
-            newestFirst.append(ArchivedMessage(
-                stanzaID: rows.text(0) ?? "", room: room, timestamp: rows.double(1), nick: rows.text(2) ?? "",
-                senderJID: rows.text(3).flatMap { try? JID($0) }, body: rows.text(4) ?? "", stanza: stanza))
+            if let message = rows.archivedMessage(room: room) { newestFirst.append(message) }
         }
         return newestFirst.reversed()
     }
