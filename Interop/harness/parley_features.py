@@ -14,12 +14,11 @@ import json
 import os
 import uuid
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from .muc import NS_CLIENT, NS_DATA, NS_STANZA_ID, attr, bare, describe, kind_of, sender, submit_form, \
-    type_of, xml_of
+from .muc import NS_CLIENT, NS_STANZA_ID, bare, describe, kind_of, sender, submit_form, type_of, xml_of
 from .paths import default_parley_bin
 from .xmpp import DEFAULT_TIMEOUT, Client
 

@@ -12,13 +12,12 @@ import asyncio
 import xml.etree.ElementTree as ET
 
 from harness.muc import (NS_CLIENT, assert_error, assert_result, bare, create_room, describe, disco_features,
-                         disco_identities, join, parse_xmpp_datetime, say, set_affiliation, xml_of)
+                         disco_identities, forms_in, parse_xmpp_datetime, say, set_affiliation, xml_of)
 from harness.parley_features import (NS_ALERTS, NS_DELAY, NS_FORWARD, NS_PUBSUB, NS_PUBSUB_ERRORS,
                                      NS_PUBSUB_EVENT, SUBSCRIBE_OPTIONS, Alert, alert_items,
                                      alert_options_get, alert_options_set, alert_subscribe, alert_subscriptions,
                                      alert_unsubscribe, alerts_received, expect_alert, keyword_node, new_room,
                                      ping_sync, pubsub, stanza_id_of, unique)
-from harness.muc import forms_in
 from harness.xmpp import NS_DISCO_ITEMS, Client
 
 ALERTS_NODE = "urn:parley:alerts:0"

@@ -13,7 +13,7 @@ from harness.muc import (NS_CLIENT, assert_error, assert_result, bare, create_ro
                          set_affiliation, xml_of)
 from harness.parley_features import (MUCSUB_MESSAGES, NS_FORWARD, NS_INBOX, NS_MAM, NS_MUCSUB, NS_RSM,
                                      rsm_set, follow, followed_rooms, inbox_query, is_mucsub_event, mucsub_inner,
-                                     mucsub_list, new_room, ping_sync, reset_unread, send_displayed, stanza_id_of,
+                                     new_room, ping_sync, reset_unread, send_displayed, stanza_id_of,
                                      unfollow, wait_until)
 from harness.xmpp import Client
 
