@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from harness.muc import (NS_OCCUPANT_ID, assert_error, assert_result, create_room, disco_features,
-                         expect_groupchat, expect_presence, join, leave, occupant_id_of, say, sender)
+                         expect_groupchat, expect_presence, join, leave, occupant_id_of, say, sender,
+                         status_codes)
 
 
 async def test_occupant_pinging_its_own_occupant_jid_gets_a_result(alice, bob, muc):
@@ -73,3 +76,30 @@ async def test_a_forged_occupant_id_is_replaced_by_the_room(alice, bob, muc):
     copy = await expect_groupchat(alice, room, lambda m: m["id"] == sent["id"])
     ids = [e.get("id") for e in copy.xml.findall(f"{{{NS_OCCUPANT_ID}}}occupant-id")]
     assert len(ids) == 1 and ids[0] not in ("forged", occupant_id_of(created.self_presence)), ids
+
+
+@pytest.mark.muc_only("parley", reason="removing occupants whose client bounces is Parley's (XEP-0045 §15.6.2, 333)")
+async def test_an_occupant_whose_client_bounces_stanzas_is_removed_with_333(alice, bob, muc):
+    # When a client vanishes, its server answers the room's stanzas with errors from the
+    # client's full JID. Bob's client plays its server here: it bounces a groupchat message
+    # with service-unavailable, exactly as Prosody does for a resource that is gone.
+    room = muc.new_room()
+    await create_room(alice, room, "Alice")
+    await join(bob, room, "Bob")
+    bounce = ET.Element("{jabber:client}message", {"to": f"{room}/Alice", "type": "error"})
+    error = ET.SubElement(bounce, "{jabber:client}error", {"type": "cancel"})
+    ET.SubElement(error, "{urn:ietf:params:xml:ns:xmpp-stanzas}service-unavailable")
+    bob.xmpp.send_raw(ET.tostring(bounce, encoding="unicode"))
+
+    gone = await expect_presence(alice, f"{room}/Bob", unavailable=True, codes=[333])
+    assert 333 in status_codes(gone)
+
+    # An error that does not mean the client is gone leaves the occupant alone.
+    await join(bob, room, "Bob")
+    ET.SubElement(error, "{urn:ietf:params:xml:ns:xmpp-stanzas}text").text = "quota"
+    error.remove(error[0])
+    ET.SubElement(error, "{urn:ietf:params:xml:ns:xmpp-stanzas}resource-constraint")
+    error.set("type", "wait")
+    bob.xmpp.send_raw(ET.tostring(bounce, encoding="unicode"))
+    reply = await bob.ping(f"{room}/Bob")
+    assert_result(reply, "the self-ping after a harmless error")
