@@ -94,6 +94,19 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def io_syscalls(pid: int) -> tuple[int, int]:
+    """(read-like, write-like) system calls so far, from /proc/PID/io."""
+    values = {}
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                values[key] = int(value)
+    except (OSError, ValueError):
+        return (0, 0)
+    return (values.get("syscr", 0), values.get("syscw", 0))
+
+
 def machine_busy_seconds() -> float:
     """CPU time spent by everything on the machine (all cores), from /proc/stat."""
     try:
@@ -117,6 +130,8 @@ class Monitor:
         snap["machine"] = (None, machine_busy_seconds())
         snap["reads"] = (None, sum(c.reads for c in self.clients))
         snap["bytes"] = (None, sum(c.bytes_in for c in self.clients))
+        for name, pid in self.pids.items():
+            snap[name + "_io"] = io_syscalls(pid)
         return snap
 
     @staticmethod
@@ -712,9 +727,11 @@ def print_summary(bench: Bench) -> None:
             print(f"{phase:<22} {label:<38} {fmt_value(vals['parley'], unit):>12} "
                   f"{fmt_value(vals['prosody'], unit):>12} {ratio_s:>7}  {unit}")
     print(f"\n== CPU seconds per phase (median over rounds): who did the work ==")
-    print("other cpu: all other processes on the machine during the phase (noise if well above 0)")
+    print("other cpu: all other processes on the machine during the phase (noise if well above 0); "
+          "reads/writes: system calls (/proc/PID/io syscr/syscw)")
     header = (f"{'phase':<22} {'service':<8} {'parley cpu':>10} {'prosody cpu':>11} {'client cpu':>10} "
-              f"{'other cpu':>9} {'wall':>8} {'B/client read':>13}")
+              f"{'other cpu':>9} {'wall':>8} {'B/client read':>13} {'parley writes':>13} "
+              f"{'prosody reads':>13} {'prosody writes':>14}")
     print(header)
     print("-" * len(header))
     for phase in phases:
@@ -727,8 +744,11 @@ def print_summary(bench: Bench) -> None:
             other = med([Monitor.other_cpu(r.before, r.after) for r in rs])
             per_read = med([(r.after["bytes"][1] - r.before["bytes"][1])
                             / max(1, r.after["reads"][1] - r.before["reads"][1]) for r in rs])
+            def sc(name, idx):
+                return med([r.after[name][idx] - r.before[name][idx] for r in rs])
             print(f"{phase:<22} {SERVICES[svc][0]:<8} {d('parley'):>10.2f} {d('prosody'):>11.2f} "
-                  f"{d('client'):>10.2f} {other:>9.2f} {d('wall'):>8.2f} {per_read:>13.0f}")
+                  f"{d('client'):>10.2f} {other:>9.2f} {d('wall'):>8.2f} {per_read:>13.0f} "
+                  f"{sc('parley_io', 1):>13.0f} {sc('prosody_io', 0):>13.0f} {sc('prosody_io', 1):>14.0f}")
     print(f"\n== resident memory (VmRSS, MiB) before -> after each phase ==")
     header = f"{'round':<5} {'phase':<22} {'service':<8} {'Parley':>14} {'Prosody':>14}"
     print(header)
