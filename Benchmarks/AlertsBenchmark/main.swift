@@ -104,7 +104,7 @@ func fanOut(keywords: Int) async throws -> Double {
     }
     let start = ContinuousClock.now
     var delivered = 0
-    for message in messages { delivered += await host.handle(message).count }
+    for message in messages { delivered += await host.handle(message).reduce(0) { $0 + $1.deliveries } }
     let elapsed = seconds(ContinuousClock.now - start)
     precondition(delivered >= messages.count * 50)
     return Double(messages.count) / elapsed

@@ -61,7 +61,7 @@ let start = ContinuousClock.now
 for number in 0..<count {
     let reply = await host.handle(stanza(
         "<iq xmlns='jabber:client' from='visitor@localhost/x' to='room\(number)@rooms.localhost' type='get' id='d\(number)'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"))
-    precondition(reply.first?[attribute: "type"] == "result")
+    precondition(reply.stanzas.first?[attribute: "type"] == "result")
 }
 let touched = seconds(ContinuousClock.now - start)
 print(String(format: "disco#info on all %d rooms: %.0f rooms/s; resident memory after: %d KiB; rooms in memory: %d",

@@ -11,6 +11,9 @@ Measured for each service, alternating the order from round to round:
             keeping at most W messages in flight (sent but not yet echoed back);
             messages/s in, deliveries/s out (M x N), and latencies from send to the
             sender's echo, to a designated receiver, and to the last of the N deliveries.
+            With W in flight these latencies are mostly queueing (about W / rate), so:
+  latency   the same room, one sender, one message in flight at a time: unloaded
+            latency to the echo, the receiver and the last delivery.
   history   a room with a subject and H messages; then occupants join one at a time:
             time from the join presence to the subject (which follows the history).
 
@@ -474,8 +477,8 @@ class Bench:
         return {"join_all_s": t_all, "join_p50_ms": pct(each, 50) * 1e3, **created}
 
     async def send_window(self, client: RawClient, sink: FanoutSink, room: str, sidx: int, count: int,
-                          send_times: dict, deadline: float, what: str) -> None:
-        window = self.args.window
+                          send_times: dict, deadline: float, what: str, window: int | None = None) -> None:
+        window = window or self.args.window
         loop = asyncio.get_running_loop()
         sent = 0
         while sent < count:
@@ -508,10 +511,10 @@ class Bench:
             sent += batch
             await asyncio.sleep(0)
 
-    async def phase_fanout(self, room: str, n: int, m: int) -> dict:
+    async def phase_fanout(self, room: str, n: int, m: int, window: int | None = None, senders: int | None = None) -> dict:
         deadline = self.deadline()
         what = f"fan-out of {m} messages to {n} in {room}"
-        senders = min(self.args.senders, n - 1)
+        senders = min(senders or self.args.senders, n - 1)
         clients = self.clients[:n]
         run = FanoutRun(n, m)
         sinks = []
@@ -525,7 +528,7 @@ class Bench:
         send_times: dict[tuple[int, int], float] = {}
         t0 = time.perf_counter()
         tasks = [asyncio.ensure_future(self.send_window(clients[i], sinks[i], room, i, per_sender[i],
-                                                        send_times, deadline, what))
+                                                        send_times, deadline, what, window))
                  for i in range(senders)]
         waiter = asyncio.ensure_future(self.wait_event(run.done, deadline, what, progress=lambda: run.total))
         try:
@@ -651,6 +654,10 @@ class Bench:
                     await self.run_phase(rnd, f"join N={n}", s, self.phase_join(rooms[s], n))
                 for s in svc_order:
                     await self.run_phase(rnd, f"fanout N={n} M={m}", s, self.phase_fanout(rooms[s], n, m))
+                if self.args.latency_messages:
+                    for s in svc_order:
+                        await self.run_phase(rnd, f"latency N={n} W=1", s,
+                                             self.phase_fanout(rooms[s], n, self.args.latency_messages, 1, 1))
                 for s in svc_order:
                     await self.run_phase(rnd, f"leave N={n}", s, self.phase_leave(rooms[s], n))
             for s in svc_order:
@@ -677,6 +684,11 @@ ROWS = [
     ("fanout", "recv_p99_ms", "fan-out: receiver p99", "ms", "time"),
     ("fanout", "last_p50_ms", "fan-out: last delivery p50", "ms", "time"),
     ("fanout", "last_p99_ms", "fan-out: last delivery p99", "ms", "time"),
+    ("latency", "echo_p50_ms", "unloaded (1 in flight): sender echo p50", "ms", "time"),
+    ("latency", "echo_p99_ms", "unloaded: sender echo p99", "ms", "time"),
+    ("latency", "recv_p50_ms", "unloaded: receiver p50", "ms", "time"),
+    ("latency", "last_p50_ms", "unloaded: last delivery p50", "ms", "time"),
+    ("latency", "last_p99_ms", "unloaded: last delivery p99", "ms", "time"),
     ("leave", "leave_all_s", "leave: all N have left", "s", "time"),
     ("history", "fill_msgs_s", "history: fill, 1 occupant, msgs/s", "msg/s", "rate"),
     ("history", "subject_p50_ms", "history: join -> subject p50", "ms", "time"),
@@ -708,7 +720,7 @@ def print_summary(bench: Bench) -> None:
     print(f"\n== results: median over {len(rounds)} round(s) ==")
     print("ratio: for times Parley/Prosody (above 1 = Parley slower); "
           "for rates Parley/Prosody (above 1 = Parley faster)")
-    header = f"{'phase':<22} {'measure':<38} {'Parley':>12} {'Prosody':>12} {'ratio':>7}  unit"
+    header = f"{'phase':<22} {'measure':<42} {'Parley':>12} {'Prosody':>12} {'ratio':>7}  unit"
     print(header)
     print("-" * len(header))
     for phase in phases:
@@ -724,14 +736,15 @@ def print_summary(bench: Bench) -> None:
             ratio = (vals["parley"] / vals["prosody"]
                      if vals["prosody"] and vals["prosody"] == vals["prosody"] and kind != "count" else float("nan"))
             ratio_s = "" if ratio != ratio else f"{ratio:.2f}"
-            print(f"{phase:<22} {label:<38} {fmt_value(vals['parley'], unit):>12} "
+            print(f"{phase:<22} {label:<42} {fmt_value(vals['parley'], unit):>12} "
                   f"{fmt_value(vals['prosody'], unit):>12} {ratio_s:>7}  {unit}")
     print(f"\n== CPU seconds per phase (median over rounds): who did the work ==")
     print("other cpu: all other processes on the machine during the phase (noise if well above 0); "
-          "reads/writes: system calls (/proc/PID/io syscr/syscw)")
+          "B/client read: bytes per read on the clients' sockets (how much the server batches per write);\n"
+          "parley write()s: Parley's write system calls (/proc/PID/io syscw: component socket and SQLite; "
+          "Prosody's LuaSocket send/recv are not counted there)")
     header = (f"{'phase':<22} {'service':<8} {'parley cpu':>10} {'prosody cpu':>11} {'client cpu':>10} "
-              f"{'other cpu':>9} {'wall':>8} {'B/client read':>13} {'parley writes':>13} "
-              f"{'prosody reads':>13} {'prosody writes':>14}")
+              f"{'other cpu':>9} {'wall':>8} {'B/client read':>13} {'parley write()s':>15}")
     print(header)
     print("-" * len(header))
     for phase in phases:
@@ -748,7 +761,7 @@ def print_summary(bench: Bench) -> None:
                 return med([r.after[name][idx] - r.before[name][idx] for r in rs])
             print(f"{phase:<22} {SERVICES[svc][0]:<8} {d('parley'):>10.2f} {d('prosody'):>11.2f} "
                   f"{d('client'):>10.2f} {other:>9.2f} {d('wall'):>8.2f} {per_read:>13.0f} "
-                  f"{sc('parley_io', 1):>13.0f} {sc('prosody_io', 0):>13.0f} {sc('prosody_io', 1):>14.0f}")
+                  f"{sc('parley_io', 1):>15.0f}")
     print(f"\n== resident memory (VmRSS, MiB) before -> after each phase ==")
     header = f"{'round':<5} {'phase':<22} {'service':<8} {'Parley':>14} {'Prosody':>14}"
     print(header)
@@ -810,6 +823,8 @@ def parse_args(argv=None):
     p.add_argument("--messages", default="2000,500", help="messages M for each N")
     p.add_argument("--senders", type=int, default=1, help="senders S in the fan-out")
     p.add_argument("--window", type=int, default=50, help="messages in flight per sender")
+    p.add_argument("--latency-messages", type=int, default=100,
+                   help="messages sent one at a time (window 1) for the unloaded latency; 0 skips it")
     p.add_argument("--history", type=int, default=1000, help="messages in the history room")
     p.add_argument("--history-joiners", type=int, default=5, help="occupants joining the history room, one by one")
     p.add_argument("--rounds", type=int, default=3)

@@ -134,11 +134,28 @@ public final class ComponentClient: Sendable {
         return Outcome(failure: failure, wasReady: wasReady)
     }
 
-    /// All replies to one stanza go out in one write.
-    static func encode(_ stanzas: [XMLElement], allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// All replies to one stanza go out in one write. A fan-out is serialized
+    /// once; each copy is that text with its own `to` spliced in after the name.
+    static func encode(_ outbound: [Outbound], allocator: ByteBufferAllocator) -> ByteBuffer {
         var text = ""
-        for stanza in stanzas {
-            XMLSerializer.write(stanza, inheritedNamespace: Namespace.client, to: &text)
+        for item in outbound {
+            switch item {
+            case .stanza(let stanza):
+                XMLSerializer.write(stanza, inheritedNamespace: Namespace.client, to: &text)
+            case .fanOut(let stanza, let recipients):
+                let serialized = XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client)
+                let split = serialized.utf8.index(serialized.utf8.startIndex, offsetBy: stanza.name.utf8.count + 1)
+                let head = serialized[..<split]
+                let rest = serialized[split...]
+                text.reserveCapacity(text.utf8.count + recipients.count * (serialized.utf8.count + 48))
+                for recipient in recipients {
+                    text += head
+                    text += " to='"
+                    XMLSerializer.appendEscaped(recipient.description, to: &text, inAttribute: true)
+                    text += "'"
+                    text += rest
+                }
+            }
         }
         return allocator.buffer(string: text)
     }

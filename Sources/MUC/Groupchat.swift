@@ -46,13 +46,7 @@ extension Room {
                 senderJID: sender.bareJID, body: body, stanza: stanza,
                 mentioned: followersMentioned(in: body, except: sender.bareJID)))
         }
-        for occupant in occupants {
-            for session in occupant.sessions {
-                var copy = stanza
-                copy[attribute: "to"] = session.description
-                effects.send(copy)
-            }
-        }
+        effects.outputs.append(.fanOut(stanza, recipients: occupants.flatMap(\.sessions)))
         if message.body != nil {
             notifySubscribers(MucSubNode.messages, stanza: stanza, eventID: stanzaID, effects: &effects)
         }

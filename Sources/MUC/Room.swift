@@ -71,6 +71,8 @@ public struct Room: Sendable {
 public struct RoomEffects: Sendable {
     public enum Output: Sendable {
         case stanza(XMLElement)
+        /// One stanza (without `to`) to many sessions: serialized once on the way out.
+        case fanOut(XMLElement, recipients: [JID])
         /// Discussion history for a joining session, read from the archive
         /// (XEP-0045 §7.2.15); the owner inserts it here, before what follows.
         case history(to: JID, HistoryRequest, revealJIDs: Bool)
@@ -102,10 +104,14 @@ public struct RoomEffects: Sendable {
         outputs.append(.stanza(stanza))
     }
 
+    /// Every stanza to send, fan-outs expanded into their copies.
     public var stanzas: [XMLElement] {
-        outputs.compactMap { output in
-            if case .stanza(let stanza) = output { return stanza }
-            return nil
+        outputs.flatMap { output -> [XMLElement] in
+            switch output {
+            case .stanza(let stanza): [stanza]
+            case .fanOut(let stanza, let recipients): Outbound.fanOut(stanza, recipients: recipients).copies
+            default: []
+            }
         }
     }
 }

@@ -29,7 +29,7 @@ public actor RoomHost {
     /// How many rooms are in memory now (the others hibernate in the store).
     public var loadedRoomCount: Int { rooms.count }
 
-    public func handle(_ stanza: Stanza) async -> [XMLElement] {
+    public func handle(_ stanza: Stanza) async -> [Outbound] {
         let roomJID = stanza.to.bare
         let now = DateTime.milliseconds(Date().timeIntervalSince1970)
         var room: Room
@@ -47,11 +47,11 @@ public actor RoomHost {
                 createdAt[roomJID] = now
                 logger.info("room \(roomJID) created by \(presence.from.bare)")
             } else {
-                return refusal(stanza, StanzaError(.itemNotFound, text: "no such room"))
+                return refusal(stanza, StanzaError(.itemNotFound, text: "no such room")).map(Outbound.stanza)
             }
         } catch {
             logger.error("cannot load room \(roomJID): \(error)")
-            return refusal(stanza, StanzaError(.internalServerError, text: "the room cannot be loaded"))
+            return refusal(stanza, StanzaError(.internalServerError, text: "the room cannot be loaded")).map(Outbound.stanza)
         }
 
         let context = makeContext(now: now)
@@ -66,14 +66,15 @@ public actor RoomHost {
                 logger.error("cannot archive in \(roomJID): \(error)")
                 rooms[roomJID] = before.isEmpty ? nil : before
                 return refusal(stanza, StanzaError(.internalServerError, type: .wait, text: "the message could not be stored"))
+                    .map(Outbound.stanza)
             }
         }
         await keep(room, effects: effects, now: now)
-        var stanzas = await expand(effects.outputs, room: room)
+        var outbound = await expand(effects.outputs, room: room)
         if !effects.archive.isEmpty {
-            stanzas += await keywordAlerts(for: effects.archive, in: room, context: context)
+            outbound += await keywordAlerts(for: effects.archive, in: room, context: context).map(Outbound.stanza)
         }
-        return stanzas
+        return outbound
     }
 
     private func makeContext(now: Double) -> RoomContext {
@@ -178,13 +179,22 @@ public actor RoomHost {
     }
 
     /// Turns the room's outputs into stanzas, reading history from the archive where asked.
-    private func expand(_ outputs: [RoomEffects.Output], room: Room) async -> [XMLElement] {
+    private func expand(_ outputs: [RoomEffects.Output], room: Room) async -> [Outbound] {
         var stanzas: [XMLElement] = []
-        stanzas.reserveCapacity(outputs.count)
+        var outbound: [Outbound] = []
+        outbound.reserveCapacity(outputs.count)
+        // Keeps order: stanzas gathered so far go out before a fan-out.
+        func flush() {
+            outbound += stanzas.map(Outbound.stanza)
+            stanzas.removeAll()
+        }
         for output in outputs {
             switch output {
             case .stanza(let stanza):
                 stanzas.append(stanza)
+            case .fanOut(let stanza, let recipients):
+                flush()
+                outbound.append(.fanOut(stanza, recipients: recipients))
             case .history(let recipient, let request, _):
                 do {
                     for message in try await store.history(of: room.jid, request) {
@@ -229,7 +239,8 @@ public actor RoomHost {
                 }
             }
         }
-        return stanzas
+        flush()
+        return outbound
     }
 
     /// Public rooms for the service's disco#items: those in the store and those only in memory.

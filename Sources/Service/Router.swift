@@ -58,32 +58,32 @@ public struct Router: ComponentStanzaHandler {
         }
     }
 
-    public func handle(_ element: XMLElement) async -> [XMLElement] {
+    public func handle(_ element: XMLElement) async -> [Outbound] {
         let stanza: Stanza
         do {
             stanza = try Stanza(parsing: element)
         } catch {
             logger.debug("unusable stanza from \(element[attribute: "from"] ?? "?"): \(error.error)")
-            return error.canReply ? [error.error.reply(to: element, from: domain.description)] : []
+            return error.canReply ? [.stanza(error.error.reply(to: element, from: domain.description))] : []
         }
         switch destination(of: stanza.to) {
         case .service:
-            return await handleForService(stanza)
+            return await handleForService(stanza).map(Outbound.stanza)
         case .room, .occupant:
             return await rooms.handle(stanza)
         case .elsewhere:
-            return refuse(stanza, StanzaError(.itemNotFound, text: "\(stanza.to) is not served here"))
+            return refuse(stanza, StanzaError(.itemNotFound, text: "\(stanza.to) is not served here")).map(Outbound.stanza)
         }
     }
 
     /// A stanza the parser skipped for breaking a size or depth limit: its
     /// sender is told with `policy-violation`, and the link goes on.
-    public func handleRejected(_ element: XMLElement, reason: XMLStreamError) async -> [XMLElement] {
+    public func handleRejected(_ element: XMLElement, reason: XMLStreamError) async -> [Outbound] {
         let type = element[attribute: "type"]
         guard type != "error", !(element.name == "iq" && type == "result"),
               let from = element[attribute: "from"], (try? JID(from)) != nil else { return [] }
         let replyFrom = element[attribute: "to"].flatMap { try? JID($0) }?.description ?? domain.description
-        return [StanzaError(.policyViolation, text: "stanza refused: \(reason)").reply(to: element, from: replyFrom)]
+        return [.stanza(StanzaError(.policyViolation, text: "stanza refused: \(reason)").reply(to: element, from: replyFrom))]
     }
 
     private func handleForService(_ stanza: Stanza) async -> [XMLElement] {

@@ -17,18 +17,18 @@ final class RecordingHandler: ComponentStanzaHandler {
 
     var stanzas: [XMLElement] { received.withLockedValue { $0 } }
 
-    func handle(_ stanza: XMLElement) async -> [XMLElement] {
+    func handle(_ stanza: XMLElement) async -> [Outbound] {
         received.withLockedValue { $0.append(stanza) }
         guard case .iq(let iq)? = try? Stanza(parsing: stanza), iq.isRequest else { return [] }
         var reply = iq.result()
         if replyPadding > 0 {
             reply.append(XMLElement("pad", namespace: "urn:test", text: String(repeating: "p", count: replyPadding)))
         }
-        return [reply]
+        return [.stanza(reply)]
     }
 
-    func handleRejected(_ stanza: XMLElement, reason: XMLStreamError) async -> [XMLElement] {
-        [StanzaError(.policyViolation, text: "\(reason)").reply(to: stanza)]
+    func handleRejected(_ stanza: XMLElement, reason: XMLStreamError) async -> [Outbound] {
+        [.stanza(StanzaError(.policyViolation, text: "\(reason)").reply(to: stanza))]
     }
 }
 
