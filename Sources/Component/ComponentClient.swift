@@ -79,7 +79,7 @@ public final class ComponentClient: Sendable {
                         WhitespaceKeepalive(),
                         XMLStreamDecoder(parser: parser),
                     ])
-                    return try NIOAsyncChannel<StreamInput, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return try NIOAsyncChannel<[StreamInput], ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         logger.info("connected to \(configuration.host):\(configuration.port); opening the stream for \(configuration.domain)")
@@ -98,30 +98,39 @@ public final class ComponentClient: Sendable {
             try await channel.executeThenClose { inbound, outbound in
                 var session = ComponentSession(domain: configuration.domain, secret: configuration.secret)
                 try await outbound.write(ByteBuffer(string: session.openingHeader))
-                for try await input in inbound {
-                    for action in session.receive(input) {
-                        switch action {
-                        case .send(let text):
-                            try await outbound.write(ByteBuffer(string: text))
-                        case .becameReady(let streamID):
-                            handshakeTimer.cancel()
-                            wasReady = true
-                            logger.notice("component \(configuration.domain) is online (stream \(streamID))")
-                        case .deliver(let stanza):
-                            let replies = await handler.handle(stanza)
-                            if !replies.isEmpty {
-                                try await outbound.write(Self.encode(replies, allocator: rawChannel.allocator))
+                var batch: [ComponentInput] = []
+                // Hands the stanzas gathered so far to the service and writes its answer in one go.
+                func serve() async throws {
+                    guard !batch.isEmpty else { return }
+                    let replies = await handler.handle(batch)
+                    batch.removeAll(keepingCapacity: true)
+                    if !replies.isEmpty {
+                        try await outbound.write(Self.encode(replies, allocator: rawChannel.allocator))
+                    }
+                }
+                for try await inputs in inbound {
+                    for input in inputs {
+                        for action in session.receive(input) {
+                            switch action {
+                            case .send(let text):
+                                try await serve()
+                                try await outbound.write(ByteBuffer(string: text))
+                            case .becameReady(let streamID):
+                                handshakeTimer.cancel()
+                                wasReady = true
+                                logger.notice("component \(configuration.domain) is online (stream \(streamID))")
+                            case .deliver(let stanza):
+                                batch.append(.stanza(stanza))
+                            case .reject(let stanza, let reason):
+                                logger.notice("skipped a stanza from \(stanza[attribute: "from"] ?? "?"): \(reason)")
+                                batch.append(.rejected(stanza, reason: reason))
+                            case .end(let failure):
+                                try await serve()
+                                return failure
                             }
-                        case .reject(let stanza, let reason):
-                            logger.notice("skipped a stanza from \(stanza[attribute: "from"] ?? "?"): \(reason)")
-                            let replies = await handler.handleRejected(stanza, reason: reason)
-                            if !replies.isEmpty {
-                                try await outbound.write(Self.encode(replies, allocator: rawChannel.allocator))
-                            }
-                        case .end(let failure):
-                            return failure
                         }
                     }
+                    try await serve()
                 }
                 return ComponentFailure.closed
             }

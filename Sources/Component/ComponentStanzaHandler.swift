@@ -1,14 +1,20 @@
 import XMLStream
 import XMPPCore
 
+/// One stanza from the server, as the link hands it on.
+public enum ComponentInput: Sendable {
+    case stanza(XMLElement)
+    /// A stanza the parser skipped because it broke a limit; only its name
+    /// and addressing attributes are left.
+    case rejected(XMLElement, reason: XMLStreamError)
+}
+
 /// What the component hands stanzas to: the service's router.
 public protocol ComponentStanzaHandler: Sendable {
-    /// Handles one stanza from the server and returns the stanzas to send, in
-    /// order. The next stanza is not read until this returns, which is what
-    /// carries the server's back-pressure through to the service.
-    func handle(_ stanza: XMLElement) async -> [Outbound]
-
-    /// Answers a stanza the parser skipped because it broke a limit; only its
-    /// name and addressing attributes are left.
-    func handleRejected(_ stanza: XMLElement, reason: XMLStreamError) async -> [Outbound]
+    /// Handles the stanzas that arrived together (one read from the socket)
+    /// and returns what to send, in order. The link writes the answer in one
+    /// go and reads on only after that, which carries the server's
+    /// back-pressure through to the service; the batch is also the unit in
+    /// which the archive commits, before anything of it is sent.
+    func handle(_ batch: [ComponentInput]) async -> [Outbound]
 }

@@ -6,7 +6,8 @@ import XMLStream
 /// incomplete token itself, so nothing is buffered here.
 final class XMLStreamDecoder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = StreamInput
+    /// Everything one read completed: the unit of group commit downstream.
+    typealias InboundOut = [StreamInput]
 
     private let parser: XMLStreamParser
     private var failureReported = false
@@ -19,12 +20,13 @@ final class XMLStreamDecoder: ChannelInboundHandler {
         guard !failureReported else { return }
         let buffer = unwrapInboundIn(data)
         let events = buffer.withUnsafeReadableBytes { parser.feed($0) }
-        for event in events {
-            context.fireChannelRead(wrapInboundOut(.event(event)))
-        }
+        var inputs = events.map(StreamInput.event)
         if let error = parser.error {
             failureReported = true
-            context.fireChannelRead(wrapInboundOut(.failure(error)))
+            inputs.append(.failure(error))
+        }
+        if !inputs.isEmpty {
+            context.fireChannelRead(wrapInboundOut(inputs))
         }
     }
 }

@@ -29,14 +29,61 @@ public actor RoomHost {
     /// How many rooms are in memory now (the others hibernate in the store).
     public var loadedRoomCount: Int { rooms.count }
 
+    /// What handling one stanza produced: what to send, and — when the stanza
+    /// archived messages — the ticket of those rows, which must be committed
+    /// before any of it is sent.
+    public struct Processed: Sendable {
+        public var outbound: [Outbound]
+        public var ticket: Int?
+    }
+
+    // Group commit: archive rows wait here until the batch they came in is
+    // committed in one transaction (or until something reads the store).
+    private var pending: [(ticket: Int, messages: [ArchivedMessage])] = []
+    private var nextTicket = 0
+    private var failedTickets: Set<Int> = []
+
+    /// Handles one stanza and commits at once (for callers without batches).
     public func handle(_ stanza: Stanza) async -> [Outbound] {
+        let processed = await process(stanza)
+        if let ticket = processed.ticket, await commit().contains(ticket) {
+            return [.stanza(Self.storageFailure.reply(to: stanza.element))]
+        }
+        return processed.outbound
+    }
+
+    static let storageFailure = StanzaError(.internalServerError, type: .wait, text: "the message could not be stored")
+
+    /// Commits every pending archive row in one transaction; returns the
+    /// tickets whose rows could not be stored (their stanzas must not be sent).
+    public func commit() async -> Set<Int> {
+        await flushPending()
+        let failed = failedTickets
+        failedTickets = []
+        return failed
+    }
+
+    private func flushPending() async {
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        pending = []
+        do {
+            try await store.append(batch.flatMap(\.messages))
+        } catch {
+            logger.error("cannot archive \(batch.count) messages: \(error)")
+            failedTickets.formUnion(batch.map(\.ticket))
+        }
+    }
+
+    /// Handles one stanza; its archive rows wait for `commit()`.
+    public func process(_ stanza: Stanza) async -> Processed {
         let roomJID = stanza.to.bare
         let now = DateTime.milliseconds(Date().timeIntervalSince1970)
         var room: Room
         do {
             if let loaded = rooms[roomJID] {
                 room = loaded
-            } else if let record = try await store.loadRoom(roomJID) {
+            } else if let record = try await loadRoom(roomJID) {
                 room = record.room
                 createdAt[roomJID] = record.created
             } else if case .presence(let presence) = stanza, presence.type == .available, stanza.to.resourcepart != nil {
@@ -47,34 +94,39 @@ public actor RoomHost {
                 createdAt[roomJID] = now
                 logger.info("room \(roomJID) created by \(presence.from.bare)")
             } else {
-                return refusal(stanza, StanzaError(.itemNotFound, text: "no such room")).map(Outbound.stanza)
+                return Processed(outbound: refusal(stanza, StanzaError(.itemNotFound, text: "no such room")).map(Outbound.stanza))
             }
         } catch {
             logger.error("cannot load room \(roomJID): \(error)")
-            return refusal(stanza, StanzaError(.internalServerError, text: "the room cannot be loaded")).map(Outbound.stanza)
+            return Processed(
+                outbound: refusal(stanza, StanzaError(.internalServerError, text: "the room cannot be loaded")).map(Outbound.stanza))
         }
 
         let context = makeContext(now: now)
-        let before = room
         let effects = room.handle(stanza, context: context)
 
-        // Nobody hears of a message before it is in the archive.
+        // Nobody hears of a message before it is in the archive: the rows join
+        // the pending batch, and the caller sends nothing of this before `commit()`.
+        var ticket: Int? = nil
         if !effects.archive.isEmpty {
-            do {
-                try await store.append(effects.archive)
-            } catch {
-                logger.error("cannot archive in \(roomJID): \(error)")
-                rooms[roomJID] = before.isEmpty ? nil : before
-                return refusal(stanza, StanzaError(.internalServerError, type: .wait, text: "the message could not be stored"))
-                    .map(Outbound.stanza)
-            }
+            nextTicket += 1
+            ticket = nextTicket
+            pending.append((nextTicket, effects.archive))
         }
         await keep(room, effects: effects, now: now)
         var outbound = await expand(effects.outputs, room: room)
         if !effects.archive.isEmpty {
             outbound += await keywordAlerts(for: effects.archive, in: room, context: context).map(Outbound.stanza)
         }
-        return outbound
+        return Processed(outbound: outbound, ticket: ticket)
+    }
+
+    /// Every read of the store first commits what is pending, so that what is
+    /// read includes every message already handled (history for a joiner who
+    /// came in right after a message, a MAM page, a read position).
+    private func loadRoom(_ jid: JID) async throws(StorageError) -> RoomRecord? {
+        await flushPending()
+        return try await store.loadRoom(jid)
     }
 
     private func makeContext(now: Double) -> RoomContext {
@@ -107,7 +159,7 @@ public actor RoomHost {
         let state: Room
         if let loaded = rooms[room] {
             state = loaded
-        } else if let record = try? await store.loadRoom(room) {
+        } else if let record = try? await loadRoom(room) {
             state = record.room
         } else {
             return false
@@ -151,6 +203,7 @@ public actor RoomHost {
     /// Saves what changed, then keeps the room in memory only while someone is in it.
     private func keep(_ room: Room, effects: RoomEffects, now: Double) async {
         let jid = room.jid
+        if effects.destroyed || effects.roomChanged { await flushPending() }
         do {
             if effects.destroyed {
                 rooms[jid] = nil
@@ -180,6 +233,13 @@ public actor RoomHost {
 
     /// Turns the room's outputs into stanzas, reading history from the archive where asked.
     private func expand(_ outputs: [RoomEffects.Output], room: Room) async -> [Outbound] {
+        let readsStore = outputs.contains { output in
+            switch output {
+            case .stanza, .fanOut: false
+            default: true
+            }
+        }
+        if readsStore { await flushPending() }
         var stanzas: [XMLElement] = []
         var outbound: [Outbound] = []
         outbound.reserveCapacity(outputs.count)
@@ -246,6 +306,7 @@ public actor RoomHost {
     /// Public rooms for the service's disco#items: those in the store and those only in memory.
     public func publicRooms() async -> [RoomListing] {
         var listings: [JID: RoomListing] = [:]
+        await flushPending()
         do {
             for listing in try await store.publicRooms() { listings[listing.jid] = listing }
         } catch {
@@ -283,9 +344,14 @@ public actor RoomHost {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var generator = SystemRandomNumberGenerator()
         var result = [UInt8]()
-        result.reserveCapacity(bytes * 4 / 3 + 1)
-        for _ in 0..<(bytes * 4 / 3) {
-            result.append(alphabet[Int(generator.next() & 63)])
+        let count = bytes * 4 / 3
+        result.reserveCapacity(count)
+        // Ten characters from each 64 random bits: one system call per ten, not per character.
+        var bits: UInt64 = 0
+        for index in 0..<count {
+            if index % 10 == 0 { bits = generator.next() }
+            result.append(alphabet[Int(bits & 63)])
+            bits >>= 6
         }
         return String(decoding: result, as: UTF8.self)
     }

@@ -58,27 +58,62 @@ public struct Router: ComponentStanzaHandler {
         }
     }
 
+    /// Routes the stanzas of one read, then commits the archive rows they made
+    /// in one transaction, and only then lets their answers out. A stanza whose
+    /// message could not be stored is answered with an error instead, and
+    /// nobody hears of it.
+    public func handle(_ batch: [ComponentInput]) async -> [Outbound] {
+        var answers: [(stanza: XMLElement, outbound: [Outbound], ticket: Int?)] = []
+        answers.reserveCapacity(batch.count)
+        for input in batch {
+            switch input {
+            case .stanza(let element):
+                let (outbound, ticket) = await route(element)
+                answers.append((element, outbound, ticket))
+            case .rejected(let element, let reason):
+                answers.append((element, rejection(element, reason: reason), nil))
+            }
+        }
+        let failed = answers.contains { $0.ticket != nil } ? await rooms.commit() : []
+        return answers.flatMap { answer in
+            if let ticket = answer.ticket, failed.contains(ticket) {
+                return [Outbound.stanza(RoomHost.storageFailure.reply(to: answer.stanza))]
+            }
+            return answer.outbound
+        }
+    }
+
+    /// One stanza on its own (a batch of one).
     public func handle(_ element: XMLElement) async -> [Outbound] {
+        await handle([.stanza(element)])
+    }
+
+    private func route(_ element: XMLElement) async -> ([Outbound], Int?) {
         let stanza: Stanza
         do {
             stanza = try Stanza(parsing: element)
         } catch {
             logger.debug("unusable stanza from \(element[attribute: "from"] ?? "?"): \(error.error)")
-            return error.canReply ? [.stanza(error.error.reply(to: element, from: domain.description))] : []
+            return (error.canReply ? [.stanza(error.error.reply(to: element, from: domain.description))] : [], nil)
         }
         switch destination(of: stanza.to) {
         case .service:
-            return await handleForService(stanza).map(Outbound.stanza)
+            return (await handleForService(stanza).map(Outbound.stanza), nil)
         case .room, .occupant:
-            return await rooms.handle(stanza)
+            let processed = await rooms.process(stanza)
+            return (processed.outbound, processed.ticket)
         case .elsewhere:
-            return refuse(stanza, StanzaError(.itemNotFound, text: "\(stanza.to) is not served here")).map(Outbound.stanza)
+            return (refuse(stanza, StanzaError(.itemNotFound, text: "\(stanza.to) is not served here")).map(Outbound.stanza), nil)
         }
     }
 
     /// A stanza the parser skipped for breaking a size or depth limit: its
     /// sender is told with `policy-violation`, and the link goes on.
     public func handleRejected(_ element: XMLElement, reason: XMLStreamError) async -> [Outbound] {
+        await handle([.rejected(element, reason: reason)])
+    }
+
+    private func rejection(_ element: XMLElement, reason: XMLStreamError) -> [Outbound] {
         let type = element[attribute: "type"]
         guard type != "error", !(element.name == "iq" && type == "result"),
               let from = element[attribute: "from"], (try? JID(from)) != nil else { return [] }

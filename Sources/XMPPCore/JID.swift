@@ -97,9 +97,17 @@ public struct JID: Sendable, Hashable, CustomStringConvertible, Comparable {
     /// RFC 7622 §3.3.1: characters that may not appear in a localpart.
     private static let localpartForbidden: Set<Character> = ["\"", "&", "'", "/", ":", "<", ">", "@"]
 
+    /// ASCII text needs no Unicode normalisation (it is already NFC): only case folding.
+    private static func fold(_ raw: String) -> String {
+        if raw.utf8.allSatisfy({ $0 < 0x80 }) {
+            return raw.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? raw.lowercased() : raw
+        }
+        return raw.precomposedStringWithCanonicalMapping.lowercased()
+    }
+
     static func normaliseLocalpart(_ raw: String) throws(JIDError) -> String {
         guard !raw.isEmpty else { throw .emptyLocalpart }
-        let normalised = raw.precomposedStringWithCanonicalMapping.lowercased()
+        let normalised = fold(raw)
         for character in normalised {
             if localpartForbidden.contains(character) || character.unicodeScalars.contains(where: isSpaceOrControl) {
                 throw .forbiddenCharacter(part: "localpart", character: character)
@@ -113,7 +121,7 @@ public struct JID: Sendable, Hashable, CustomStringConvertible, Comparable {
         // RFC 7622 §3.2: a trailing dot is stripped before any other processing.
         var domain = raw.hasSuffix(".") ? String(raw.dropLast()) : raw
         guard !domain.isEmpty else { throw .emptyDomain }
-        domain = domain.precomposedStringWithCanonicalMapping.lowercased()
+        domain = fold(domain)
         guard domain.utf8.count <= maxPartBytes else { throw .tooLong(part: "domainpart", limit: maxPartBytes) }
         if domain.hasPrefix("[") && domain.hasSuffix("]") { return domain }  // IPv6 literal
         for label in domain.split(separator: ".", omittingEmptySubsequences: false) {
@@ -134,8 +142,15 @@ public struct JID: Sendable, Hashable, CustomStringConvertible, Comparable {
 
     static func normaliseResourcepart(_ raw: String) throws(JIDError) -> String {
         guard !raw.isEmpty else { throw .emptyResource }
-        let normalised = raw.precomposedStringWithCanonicalMapping
-        for scalar in normalised.unicodeScalars where scalar.properties.generalCategory == .control {
+        let isASCII = raw.utf8.allSatisfy { $0 < 0x80 }
+        let normalised = isASCII ? raw : raw.precomposedStringWithCanonicalMapping
+        if isASCII {
+            // Control characters are the only ASCII a resourcepart may not hold.
+            if let control = normalised.utf8.first(where: { $0 < 0x20 || $0 == 0x7F }) {
+                throw .forbiddenCharacter(part: "resourcepart", character: Character(Unicode.Scalar(control)))
+            }
+        }
+        for scalar in normalised.unicodeScalars where !isASCII && scalar.properties.generalCategory == .control {
             throw .forbiddenCharacter(part: "resourcepart", character: Character(scalar))
         }
         guard normalised.utf8.count <= maxPartBytes else {

@@ -17,18 +17,23 @@ final class RecordingHandler: ComponentStanzaHandler {
 
     var stanzas: [XMLElement] { received.withLockedValue { $0 } }
 
-    func handle(_ stanza: XMLElement) async -> [Outbound] {
-        received.withLockedValue { $0.append(stanza) }
-        guard case .iq(let iq)? = try? Stanza(parsing: stanza), iq.isRequest else { return [] }
-        var reply = iq.result()
-        if replyPadding > 0 {
-            reply.append(XMLElement("pad", namespace: "urn:test", text: String(repeating: "p", count: replyPadding)))
+    func handle(_ batch: [ComponentInput]) async -> [Outbound] {
+        var replies: [Outbound] = []
+        for input in batch {
+            switch input {
+            case .stanza(let stanza):
+                received.withLockedValue { $0.append(stanza) }
+                guard case .iq(let iq)? = try? Stanza(parsing: stanza), iq.isRequest else { continue }
+                var reply = iq.result()
+                if replyPadding > 0 {
+                    reply.append(XMLElement("pad", namespace: "urn:test", text: String(repeating: "p", count: replyPadding)))
+                }
+                replies.append(.stanza(reply))
+            case .rejected(let stanza, let reason):
+                replies.append(.stanza(StanzaError(.policyViolation, text: "\(reason)").reply(to: stanza)))
+            }
         }
-        return [.stanza(reply)]
-    }
-
-    func handleRejected(_ stanza: XMLElement, reason: XMLStreamError) async -> [Outbound] {
-        [.stanza(StanzaError(.policyViolation, text: "\(reason)").reply(to: stanza))]
+        return replies
     }
 }
 
