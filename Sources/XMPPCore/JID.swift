@@ -37,6 +37,10 @@ public struct JID: Sendable, Hashable, CustomStringConvertible, Comparable {
     public let localpart: String?
     public let domainpart: String
     public let resourcepart: String?
+    /// The address as text, built once: every stanza written needs it, and it
+    /// is what equality and hashing compare (it is unambiguous, since neither
+    /// '@' nor '/' can appear where they would confuse it).
+    public let description: String
 
     /// Parses and normalises a JID string.
     public init(_ string: String) throws(JIDError) {
@@ -61,12 +65,28 @@ public struct JID: Sendable, Hashable, CustomStringConvertible, Comparable {
         self.localpart = try localpart.map { part throws(JIDError) in try Self.normaliseLocalpart(part) }
         self.domainpart = try Self.normaliseDomainpart(domainpart)
         self.resourcepart = try resourcepart.map { part throws(JIDError) in try Self.normaliseResourcepart(part) }
+        description = Self.render(self.localpart, self.domainpart, self.resourcepart)
     }
 
     private init(trustedLocal: String?, domain: String, resource: String?) {
         localpart = trustedLocal
         domainpart = domain
         resourcepart = resource
+        description = Self.render(trustedLocal, domain, resource)
+    }
+
+    private static func render(_ localpart: String?, _ domainpart: String, _ resourcepart: String?) -> String {
+        var result = ""
+        if let localpart { result += localpart + "@" }
+        result += domainpart
+        if let resourcepart { result += "/" + resourcepart }
+        return result
+    }
+
+    public static func == (lhs: JID, rhs: JID) -> Bool { lhs.description == rhs.description }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(description)
     }
 
     /// The same address without its resource.
@@ -81,14 +101,6 @@ public struct JID: Sendable, Hashable, CustomStringConvertible, Comparable {
 
     /// The domain alone, as a JID.
     public var domain: JID { JID(trustedLocal: nil, domain: domainpart, resource: nil) }
-
-    public var description: String {
-        var result = ""
-        if let localpart { result += localpart + "@" }
-        result += domainpart
-        if let resourcepart { result += "/" + resourcepart }
-        return result
-    }
 
     public static func < (lhs: JID, rhs: JID) -> Bool { lhs.description < rhs.description }
 
