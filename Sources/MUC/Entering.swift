@@ -38,10 +38,9 @@ extension Room {
             // §7.2.9: the nick belongs to someone else.
             return refuse(StanzaError(.conflict, text: "that nick is in use"))
         }
-        if let owner = registeredNicks.first(where: { $0.value == nick && $0.key != bareJID }) {
-            // §7.10: a registered nick is reserved for its owner.
-            _ = owner
-            return refuse(StanzaError(.conflict, text: "that nick is registered to another user"))
+        if nickReserved(nick, except: bareJID) {
+            // §7.10: a registered nick (or one a follower uses) is reserved for its owner.
+            return refuse(StanzaError(.conflict, text: "that nick is reserved for another user"))
         }
         // §7.2.10: a full room turns away all but admins and owners.
         if existing == nil, let maxUsers = configuration.maxUsers, occupants.count >= maxUsers, affiliation < .admin {

@@ -20,8 +20,8 @@ extension Room {
             effects.send(StanzaError(.conflict, text: "that nick is in use").reply(to: presence.element))
             return
         }
-        if registeredNicks.contains(where: { $0.value == newNick && $0.key != occupant.bareJID }) {
-            effects.send(StanzaError(.conflict, text: "that nick is registered to another user").reply(to: presence.element))
+        if nickReserved(newNick, except: occupant.bareJID) {
+            effects.send(StanzaError(.conflict, text: "that nick is reserved for another user").reply(to: presence.element))
             return
         }
         if index(ofNick: newNick) != nil {

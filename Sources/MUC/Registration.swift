@@ -50,7 +50,7 @@ extension Room {
         if configuration.isMembersOnly && affiliation < .member {
             throw StanzaError(.notAllowed, text: "members of this room are added by its admins")
         }
-        if registeredNicks.contains(where: { $0.value == nick && $0.key != user })
+        if nickReserved(nick, except: user)
             || occupants.contains(where: { $0.nick == nick && $0.bareJID != user }) {
             throw StanzaError(.conflict, text: "that nick is taken")
         }

@@ -58,6 +58,13 @@ public struct Room: Sendable {
         index(ofSession: session).map { occupants[$0] }
     }
 
+    /// Whether `nick` belongs to a user other than `user`: registered to them
+    /// (XEP-0045 §7.10) or the nick they follow the room under (MucSub).
+    func nickReserved(_ nick: String, except user: JID) -> Bool {
+        registeredNicks.contains { $0.value == nick && $0.key != user }
+            || subscribers.contains { $0.value.nick == nick && $0.key != user }
+    }
+
     func occupantJID(_ nick: String) -> JID {
         // The nick was validated as a resourcepart when the occupant entered.
         (try? jid.withResource(nick)) ?? jid

@@ -96,8 +96,7 @@ extension Room {
             throw StanzaError(.notAuthorized, text: password == nil ? "a password is required" : "wrong password")
         }
         let heldByOther = occupants.contains { $0.nick == nick && $0.bareJID != user }
-            || subscribers.contains { $0.value.nick == nick && $0.key != user }
-            || registeredNicks.contains { $0.value == nick && $0.key != user }
+            || nickReserved(nick, except: user)
         if heldByOther { throw StanzaError(.conflict, text: "that nick is in use") }
     }
 

@@ -46,6 +46,16 @@ struct SubscriberTests {
         #expect(driver.room.subscribers[RoomDriver.jid("carol@localhost")] == nil)
     }
 
+    @Test("a follower's nick is reserved: nobody else may enter or change to it")
+    func reservedNick() {
+        var driver = OccupantTests.twoInRoom()
+        driver.send(Self.subscribe("carol@localhost/x", nick: "Caro"))
+        #expect(driver.join("dave@localhost/x", as: "Caro").stanzas.first?.stanzaError?.condition == .conflict)
+        #expect(driver.send("<presence from='bob@localhost/pc' to='lobby@rooms.localhost/Caro'/>")
+            .stanzas.first?.stanzaError?.condition == .conflict)
+        #expect(driver.join("carol@localhost/y", as: "Caro").stanzas.first?.stanzaError == nil, "the follower herself may")
+    }
+
     @Test("moderators list subscribers; others may not")
     func listing() throws {
         var driver = OccupantTests.twoInRoom()
