@@ -819,8 +819,8 @@ def parse_args(argv=None):
     p.add_argument("--c2s-port", type=int, default=35222)
     p.add_argument("--component-port", type=int, default=35347)
     p.add_argument("--users", type=int, default=200, help="accounts and connected clients")
-    p.add_argument("--sizes", default="50,200", help="occupant counts N")
-    p.add_argument("--messages", default="2000,500", help="messages M for each N")
+    p.add_argument("--sizes", default="10,50,200", help="occupant counts N")
+    p.add_argument("--messages", default="1000,1000,1000", help="messages M for each N")
     p.add_argument("--senders", type=int, default=1, help="senders S in the fan-out")
     p.add_argument("--window", type=int, default=50, help="messages in flight per sender")
     p.add_argument("--latency-messages", type=int, default=100,
