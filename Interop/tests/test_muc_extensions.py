@@ -103,3 +103,17 @@ async def test_an_occupant_whose_client_bounces_stanzas_is_removed_with_333(alic
     bob.xmpp.send_raw(ET.tostring(bounce, encoding="unicode"))
     reply = await bob.ping(f"{room}/Bob")
     assert_result(reply, "the self-ping after a harmless error")
+
+
+async def test_a_query_to_another_occupant_is_relayed_and_answered_from_its_occupant_jid(alice, bob, muc):
+    # Clients ask occupants for vCards (avatars) and versions through occupant JIDs; the
+    # room relays the query and the answer without revealing either real JID.
+    room = muc.new_room()
+    await create_room(alice, room, "Alice")
+    await join(bob, room, "Bob")
+
+    reply = await bob.version(f"{room}/Alice")
+
+    assert_result(reply, "the relayed version query")
+    assert sender(reply) == f"{room}/Alice"
+    assert reply.xml.find("{jabber:iq:version}query/{jabber:iq:version}name").text, reply

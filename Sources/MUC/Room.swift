@@ -18,6 +18,9 @@ public struct Room: Sendable {
     public internal(set) var occupants: [Occupant] = []
     /// Users following the room without being in it (MucSub), by bare JID.
     public var subscribers: [JID: RoomSubscriber]
+    /// Queries relayed between occupants, by the id they were sent with, oldest first in `relayOrder`.
+    var relayedIQs: [String: RelayedIQ] = [:]
+    var relayOrder: [String] = []
     /// Secret used to derive occupant ids (XEP-0421), fixed per room.
     public let occupantIDSalt: String
 

@@ -92,6 +92,8 @@ extension Room {
 
     private mutating func handleIQ(_ iq: IQ, context: RoomContext, effects: inout RoomEffects) {
         guard iq.isRequest else {
+            // An answer to a relayed query (even an error) is passed on, and is no sign of a ghost.
+            if relayAnswer(iq, effects: &effects) { return }
             if iq.type == .error {
                 removeGhost(iq.from, error: StanzaError(errorStanza: iq.element), context: context, effects: &effects)
             }
@@ -104,7 +106,8 @@ extension Room {
         do throws(StanzaError) {
             let result: XMLElement?
             if let nick = iq.to.resourcepart {
-                result = try handleOccupantIQ(iq, nick: nick, payload: payload)
+                if try relayQuery(iq, toNick: nick, payload: payload, context: context, effects: &effects) { return }
+                result = nil  // the sender's own self-ping
             } else {
                 switch (iq.type, payload.namespace) {
                 case (.get, Namespace.discoInfo): result = try discoInfo(iq, payload: payload)
@@ -144,20 +147,4 @@ extension Room {
 
     /// Parley's inbox namespace, for the explicit reset of a read position (Docs/protocol.md).
     public static let inboxNamespace = "urn:parley:inbox:0"
-
-    /// IQs to an occupant JID: XEP-0410 self-ping is answered by the room;
-    /// other queries to occupants are not relayed.
-    private func handleOccupantIQ(_ iq: IQ, nick: String, payload: XMLElement) throws(StanzaError) -> XMLElement? {
-        guard let sender = occupant(session: iq.from) else {
-            // XEP-0410 §4: a non-occupant is told with not-acceptable, type cancel.
-            throw StanzaError(.notAcceptable, type: .cancel, text: "you are not in this room")
-        }
-        if iq.type == .get, payload.name == "ping", payload.namespace == Namespace.ping {
-            guard sender.nick == nick else {
-                throw StanzaError(.serviceUnavailable, text: "queries to other occupants are not relayed")
-            }
-            return nil
-        }
-        throw StanzaError(.serviceUnavailable, text: "queries to occupants are not relayed")
-    }
 }

@@ -154,6 +154,44 @@ struct OccupantTests {
         #expect(stranger.stanzas.first?.stanzaError?.condition == .notAcceptable)
     }
 
+    @Test("queries to another occupant are relayed both ways without revealing real JIDs")
+    func iqRelay() throws {
+        var driver = Self.twoInRoom()
+        let asked = driver.send("<iq from='bob@localhost/pc' to='lobby@rooms.localhost/Alice' type='get' id='v1'><vCard xmlns='vcard-temp'/></iq>")
+        let forwarded = try #require(asked.stanzas.first)
+        #expect(asked.stanzas.count == 1)
+        #expect(forwarded[attribute: "to"] == "alice@localhost/phone")
+        #expect(forwarded[attribute: "from"] == "lobby@rooms.localhost/Bob")
+        let relayID = try #require(forwarded[attribute: "id"])
+        #expect(relayID != "v1")
+        #expect(forwarded.child("vCard", namespace: "vcard-temp") != nil)
+
+        // Only the session it went to may answer it.
+        let stray = driver.send("<iq from='eve@localhost/x' to='lobby@rooms.localhost/Bob' type='result' id='\(relayID)'/>")
+        #expect(stray.stanzas.isEmpty)
+        let answered = driver.send("<iq from='alice@localhost/phone' to='lobby@rooms.localhost/Bob' type='result' id='\(relayID)'><vCard xmlns='vcard-temp'><FN>Alice</FN></vCard></iq>")
+        let answer = try #require(answered.stanzas.first)
+        #expect(answer[attribute: "to"] == "bob@localhost/pc")
+        #expect(answer[attribute: "from"] == "lobby@rooms.localhost/Alice")
+        #expect(answer[attribute: "id"] == "v1")
+        #expect(answer.child("vCard", namespace: "vcard-temp")?.child("FN", namespace: "vcard-temp")?.text == "Alice")
+        // Answered once: a repeat goes nowhere.
+        #expect(driver.send("<iq from='alice@localhost/phone' to='lobby@rooms.localhost/Bob' type='result' id='\(relayID)'/>").stanzas.isEmpty)
+
+        // An error answer is passed on and does not make the answerer a ghost.
+        let second = driver.send("<iq from='bob@localhost/pc' to='lobby@rooms.localhost/Alice' type='get' id='v2'><query xmlns='jabber:iq:version'/></iq>")
+        let secondID = try #require(second.stanzas.first?[attribute: "id"])
+        let refused = driver.send("""
+            <iq from='alice@localhost/phone' to='lobby@rooms.localhost/Bob' type='error' id='\(secondID)'>\
+            <error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>
+            """)
+        #expect(refused.stanzas.first?[attribute: "id"] == "v2")
+        #expect(refused.stanzas.first?.stanzaError?.condition == .serviceUnavailable)
+        #expect(driver.room.occupant(nick: "Alice") != nil)
+        #expect(driver.send("<iq from='bob@localhost/pc' to='lobby@rooms.localhost/Nobody' type='get' id='v3'><ping xmlns='urn:xmpp:ping'/></iq>")
+            .stanzas.first?.stanzaError?.condition == .itemNotFound)
+    }
+
     @Test("occupant ids are stable per user and differ between users (XEP-0421)")
     func occupantIDs() {
         var driver = Self.twoInRoom()
