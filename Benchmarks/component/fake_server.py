@@ -24,10 +24,15 @@ SECRET = "bench-secret"
 DOMAIN = "rooms.localhost"
 
 
+def _iq_results(counter) -> int:
+    return counter.iqs
+
+
 class Counter:
     def __init__(self) -> None:
         self.messages = 0
         self.presences = 0
+        self.iqs = 0
         self.bytes = 0
         self.tail = b""
         self.changed = asyncio.Event()
@@ -38,6 +43,7 @@ class Counter:
         text = self.tail + data
         self.messages += text.count(b"<message ")
         self.presences += text.count(b"<presence ")
+        self.iqs += text.count(b"<iq ")
         self.tail = text[-9:]
         self.tail = b"" if b"<" not in self.tail else self.tail[self.tail.rindex(b"<"):]
         self.changed.set()
@@ -100,6 +106,23 @@ async def run(args) -> int:
 
         room = f"bench@{DOMAIN}"
         k, m = args.occupants, args.messages
+        if args.keywords:
+            # Keyword alert subscriptions (XEP-0060 at the service JID): made-up words that
+            # never match, plus "fox" for two users, so each message alerts two people.
+            syllables = ["ka", "lo", "mi", "ne", "ro", "ta", "vu", "zi"]
+            subscriptions = []
+            for n in range(args.keywords):
+                word = "".join(syllables[(n >> (3 * i)) % 8] for i in range(5)) + str(n)
+                keyword = "fox" if n < 2 else word
+                subscriptions.append(
+                    f"<iq from='w{n % 1000}@localhost/r' to='{DOMAIN}' type='set' id='k{n}'>"
+                    f"<pubsub xmlns='http://jabber.org/protocol/pubsub'><subscribe node='keywords/{keyword}' "
+                    f"jid='w{n % 1000}@localhost'/></pubsub></iq>")
+            answers_before = counter.bytes
+            writer.write("".join(subscriptions).encode())
+            await writer.drain()
+            await wait_for(counter, lambda: counter.tail is not None and counter.bytes > answers_before
+                           and _iq_results(counter) >= args.keywords, 120, "keyword subscriptions")
         # The owner creates the room and makes it an instant room; then the others join.
         start = time.perf_counter()
         writer.write(f"<presence from='u0@localhost/r' to='{room}/u0'><x xmlns='http://jabber.org/protocol/muc'/></presence>".encode())
@@ -123,10 +146,12 @@ async def run(args) -> int:
         for offset in range(0, len(payload), 1 << 16):
             writer.write(payload[offset:offset + (1 << 16)])
             await writer.drain()
-        await wait_for(counter, lambda: counter.messages - messages_before >= m * k, 600, "all deliveries")
+        # Each message alerts the two "fox" subscribers when there are keywords.
+        expected = m * k + (2 * m if args.keywords >= 2 else 0)
+        await wait_for(counter, lambda: counter.messages - messages_before >= expected, 600, "all deliveries")
         seconds = time.perf_counter() - start
         deliveries = counter.messages - messages_before
-        print(f"component alone, K={k}: joins {join_seconds * 1000:.0f} ms; {m} messages → {deliveries} deliveries "
+        print(f"component alone, K={k}, {args.keywords} keywords: joins {join_seconds * 1000:.0f} ms; {m} messages → {deliveries} deliveries "
               f"in {seconds:.2f} s = {deliveries / seconds:,.0f} deliveries/s ({m / seconds:,.0f} messages/s, "
               f"{counter.bytes / seconds / 1e6:.0f} MB/s out)")
         writer.write(b"</stream:stream>")
@@ -146,6 +171,7 @@ def main() -> int:
     parser.add_argument("--parley", default=str(Path(__file__).resolve().parents[2] / ".build/release/parley"))
     parser.add_argument("--occupants", type=int, default=200)
     parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--keywords", type=int, default=0, help="keyword alert subscriptions to make first")
     return asyncio.run(run(parser.parse_args()))
 
 

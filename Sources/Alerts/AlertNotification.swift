@@ -25,9 +25,10 @@ public enum AlertNotification {
     }
 
     /// The live pubsub event (XEP-0060 §7.1.2): one item, id = the message's stanza-id,
-    /// under the node of the first matched keyword.
+    /// under the node of the first matched keyword. Without `subscriber`, the event
+    /// has no `to`: everyone alerted with the same keywords gets the same event.
     public static func event(
-        for message: ArchivedMessage, subscriptions: [KeywordSubscription], from service: JID, to subscriber: JID
+        for message: ArchivedMessage, subscriptions: [KeywordSubscription], from service: JID, to subscriber: JID? = nil
     ) -> XMLElement {
         let keywords = subscriptions.map(\.keyword)
         var item = XMLElement("item", namespace: PubSubNamespace.event, attributes: ["id": message.stanzaID])
@@ -37,7 +38,9 @@ public enum AlertNotification {
         items.append(item)
         var event = XMLElement("event", namespace: PubSubNamespace.event)
         event.append(items)
-        var stanza = XMLElement.stanza("message", from: service, to: subscriber, type: "headline")
+        var stanza = XMLElement(
+            "message", namespace: Namespace.client,
+            attributes: ["from": service.description, "to": subscriber?.description, "type": "headline"])
         stanza.append(event)
         return stanza
     }

@@ -116,7 +116,7 @@ public actor RoomHost {
         await keep(room, effects: effects, now: now)
         var outbound = await expand(effects.outputs, room: room)
         if !effects.archive.isEmpty {
-            outbound += await keywordAlerts(for: effects.archive, in: room, context: context).map(Outbound.stanza)
+            outbound += await keywordAlerts(for: effects.archive, in: room, context: context)
         }
         return Processed(outbound: outbound, ticket: ticket)
     }
@@ -136,14 +136,20 @@ public actor RoomHost {
     }
 
     /// Alerts for newly archived messages, to the subscribers the room lets read them now.
-    private func keywordAlerts(for messages: [ArchivedMessage], in room: Room, context: RoomContext) async -> [XMLElement] {
+    private func keywordAlerts(for messages: [ArchivedMessage], in room: Room, context: RoomContext) async -> [Outbound] {
         guard let alerts else { return [] }
-        var stanzas: [XMLElement] = []
+        var stanzas: [Outbound] = []
         for message in messages {
+            // Subscribers alerted by the same keywords get the same event: built and written once.
+            var byKeywords: [[String]: (subscriptions: [KeywordSubscription], recipients: [JID])] = [:]
             for (subscriber, subscriptions) in await alerts.candidates(room: room.jid, body: message.body, author: message.senderJID)
             where room.mayReceiveAlerts(subscriber, context: context) {
-                stanzas.append(AlertNotification.event(
-                    for: message, subscriptions: subscriptions, from: domain, to: subscriber))
+                byKeywords[subscriptions.map(\.keyword), default: (subscriptions, [])].recipients.append(subscriber)
+            }
+            for (_, group) in byKeywords {
+                stanzas.append(.fanOut(
+                    AlertNotification.event(for: message, subscriptions: group.subscriptions, from: domain),
+                    recipients: group.recipients))
             }
         }
         return stanzas
