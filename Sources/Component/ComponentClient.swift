@@ -146,27 +146,32 @@ public final class ComponentClient: Sendable {
     /// All replies to one stanza go out in one write. A fan-out is serialized
     /// once; each copy is that text with its own `to` spliced in after the name.
     static func encode(_ outbound: [Outbound], allocator: ByteBufferAllocator) -> ByteBuffer {
-        var text = ""
+        var buffer = allocator.buffer(capacity: 1024)
         for item in outbound {
             switch item {
             case .stanza(let stanza):
-                XMLSerializer.write(stanza, inheritedNamespace: Namespace.client, to: &text)
+                buffer.writeString(XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client))
             case .fanOut(let stanza, let recipients):
-                let serialized = XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client)
-                let split = serialized.utf8.index(serialized.utf8.startIndex, offsetBy: stanza.name.utf8.count + 1)
-                let head = serialized[..<split]
-                let rest = serialized[split...]
-                text.reserveCapacity(text.utf8.count + recipients.count * (serialized.utf8.count + 48))
+                // Written straight into the buffer: the text once, split after the
+                // element name, and per copy only the recipient in between.
+                let serialized = Array(XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client).utf8)
+                let split = stanza.name.utf8.count + 1
+                buffer.reserveCapacity(minimumWritableBytes: recipients.count * (serialized.count + 64))
                 for recipient in recipients {
-                    text += head
-                    text += " to='"
-                    XMLSerializer.appendEscaped(recipient.description, to: &text, inAttribute: true)
-                    text += "'"
-                    text += rest
+                    let address = recipient.description
+                    buffer.writeBytes(serialized[..<split])
+                    buffer.writeStaticString(" to='")
+                    if XMLSerializer.needsNoEscaping(address, inAttribute: true) {
+                        buffer.writeString(address)
+                    } else {
+                        buffer.writeString(XMLSerializer.escaped(address, inAttribute: true))
+                    }
+                    buffer.writeStaticString("'")
+                    buffer.writeBytes(serialized[split...])
                 }
             }
         }
-        return allocator.buffer(string: text)
+        return buffer
     }
 }
 

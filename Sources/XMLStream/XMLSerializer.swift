@@ -87,6 +87,11 @@ public enum XMLSerializer {
         }
     }
 
+    /// Whether `text` can be written as it is (nothing to escape or replace).
+    public static func needsNoEscaping(_ text: String, inAttribute: Bool) -> Bool {
+        !text.utf8.contains(where: needsEscaping)
+    }
+
     public static func escaped(_ text: String, inAttribute: Bool = false) -> String {
         var output = ""
         appendEscaped(text, to: &output, inAttribute: inAttribute)
