@@ -29,16 +29,12 @@ struct ArchiveFilter {
 
     /// FTS5 query text for words in one room's messages: every word quoted,
     /// so that user input is never FTS syntax; all words must appear.
-    /// With `phrase`, the words must appear together, in order.
-    static func fullTextQuery(_ text: String, room: JID, phrase: Bool = false) -> String? {
+    static func fullTextQuery(_ text: String, room: JID) -> String? {
         let words = text.split(whereSeparator: { $0.isWhitespace }).map { word in
-            word.replacingOccurrences(of: "\"", with: "\"\"")
+            "\"" + word.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
         guard !words.isEmpty else { return nil }
-        let body = phrase
-            ? "\"" + words.joined(separator: " ") + "\""
-            : words.map { "\"" + $0 + "\"" }.joined(separator: " ")
-        return "room_token : \(roomToken(room)) AND body : (\(body))"
+        return "room_token : \(roomToken(room)) AND body : (\(words.joined(separator: " ")))"
     }
 
     /// The same token the schema derives with `'r' || hex(room)`.
