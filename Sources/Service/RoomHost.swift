@@ -329,12 +329,9 @@ public actor RoomHost {
     }
 
     private func refusal(_ stanza: Stanza, _ error: StanzaError) -> [XMLElement] {
-        switch stanza {
-        case .iq(let iq) where !iq.isRequest: return []
-        case .message(let message) where message.type == .error: return []
-        case .presence(let presence) where presence.type != .available: return []
-        default: return [error.reply(to: stanza.element)]
-        }
+        // A room that cannot be reached answers only presence that tries to enter it.
+        if case .presence(let presence) = stanza, presence.type != .available { return [] }
+        return stanza.acceptsErrorReply ? [error.reply(to: stanza.element)] : []
     }
 
     private func randomToken(bytes: Int) -> String {

@@ -142,11 +142,6 @@ public struct Router: ComponentStanzaHandler {
 
     /// The error reply, unless the stanza is one that must not be answered.
     private func refuse(_ stanza: Stanza, _ error: StanzaError) -> [XMLElement] {
-        switch stanza {
-        case .iq(let iq) where !iq.isRequest: return []
-        case .message(let message) where message.type == .error: return []
-        case .presence(let presence) where presence.type == .error: return []
-        default: return [error.reply(to: stanza.element)]
-        }
+        stanza.acceptsErrorReply ? [error.reply(to: stanza.element)] : []
     }
 }

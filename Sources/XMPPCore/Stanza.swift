@@ -50,6 +50,16 @@ public enum Stanza: Sendable {
         }
     }
 
+    /// Whether an error may be sent back for this stanza: never for an error,
+    /// nor for an IQ result (RFC 6120 §8.3.1).
+    public var acceptsErrorReply: Bool {
+        switch self {
+        case .iq(let iq): iq.isRequest
+        case .message(let message): message.type != .error
+        case .presence(let presence): presence.type != .error
+        }
+    }
+
     public var element: XMLElement {
         switch self {
         case .message(let message): message.element
