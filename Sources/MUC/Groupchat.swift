@@ -46,7 +46,7 @@ extension Room {
                 senderJID: sender.bareJID, body: body, stanza: stanza,
                 mentioned: followersMentioned(in: body, except: sender.bareJID)))
         }
-        effects.outputs.append(.fanOut(stanza, recipients: occupants.flatMap(\.sessions)))
+        sendToAll(stanza, effects: &effects)
         if message.body != nil {
             notifySubscribers(MucSubNode.messages, stanza: stanza, eventID: stanzaID, effects: &effects)
         }

@@ -81,14 +81,6 @@ extension Room {
         if let reason { moderated0.append(XMLElement("reason", namespace: MUCNamespace.moderate0, text: reason)) }
         notice.append(XMLElement("apply-to", namespace: MUCNamespace.fasten, attributes: ["id": id], children: [.element(moderated0)]))
 
-        var broadcast: [XMLElement] = []
-        for occupant in occupants {
-            for session in occupant.sessions {
-                var copy = notice
-                copy[attribute: "to"] = session.description
-                broadcast.append(copy)
-            }
-        }
-        effects.outputs.append(.moderation(iq, retraction, broadcast: broadcast))
+        effects.outputs.append(.moderation(iq, retraction, notice: notice, recipients: allSessions))
     }
 }

@@ -97,17 +97,13 @@ extension Room {
             statuses.append(configuration.isNonAnonymous ? .nowNonAnonymous : .nowSemiAnonymous)
         }
         guard !statuses.isEmpty else { return }
-        for occupant in occupants {
-            for session in occupant.sessions {
-                var message = XMLElement.stanza("message", from: jid, to: session, type: "groupchat")
-                var x = XMLElement("x", namespace: MUCNamespace.user)
-                for status in statuses {
-                    x.append(XMLElement("status", namespace: MUCNamespace.user, attributes: ["code": String(status.rawValue)]))
-                }
-                message.append(x)
-                effects.send(message)
-            }
+        var message = XMLElement("message", namespace: Namespace.client, attributes: ["from": jid.description, "type": "groupchat"])
+        var x = XMLElement("x", namespace: MUCNamespace.user)
+        for status in statuses {
+            x.append(XMLElement("status", namespace: MUCNamespace.user, attributes: ["code": String(status.rawValue)]))
         }
+        message.append(x)
+        sendToAll(message, effects: &effects)
     }
 
     /// §10.9: everyone leaves with the `<destroy/>` (alternate venue and reason) in their presence.

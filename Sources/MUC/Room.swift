@@ -68,6 +68,15 @@ public struct Room: Sendable {
             || subscribers.contains { $0.value.nick == nick && $0.key != user }
     }
 
+    /// Every session in the room: where a room-wide stanza goes.
+    var allSessions: [JID] { occupants.flatMap(\.sessions) }
+
+    /// Sends `stanza` (without `to`) to every session in the room, as one
+    /// fan-out: serialized once on the way out.
+    func sendToAll(_ stanza: XMLElement, effects: inout RoomEffects) {
+        effects.outputs.append(.fanOut(stanza, recipients: allSessions))
+    }
+
     func occupantJID(_ nick: String) -> JID {
         // The nick was validated as a resourcepart when the occupant entered.
         (try? jid.withResource(nick)) ?? jid
@@ -95,9 +104,9 @@ public struct RoomEffects: Sendable {
         /// The user has read everything in the room.
         case readAll(user: JID)
         /// A retraction the room allowed: the owner replaces the archived
-        /// message with a tombstone, then sends the notices and the IQ result,
+        /// message with a tombstone, then sends the IQ result and the notice to every recipient,
         /// or `item-not-found` if there is no such message.
-        case moderation(IQ, Retraction, broadcast: [XMLElement])
+        case moderation(IQ, Retraction, notice: XMLElement, recipients: [JID])
     }
 
     public var outputs: [Output] = []

@@ -22,13 +22,7 @@ extension Room {
             "message", namespace: Namespace.client,
             attributes: ["from": occupantJID(sender.nick).description, "type": "groupchat", "id": message.id])
         stanza.append(XMLElement("subject", namespace: Namespace.client, text: text))
-        for occupant in occupants {
-            for session in occupant.sessions {
-                var copy = stanza
-                copy[attribute: "to"] = session.description
-                effects.send(copy)
-            }
-        }
+        sendToAll(stanza, effects: &effects)
         notifySubscribers(MucSubNode.subject, stanza: stanza, eventID: context.makeStanzaID(), effects: &effects)
     }
 

@@ -291,11 +291,12 @@ public actor RoomHost {
                 } catch {
                     logger.error("cannot reset the read position in \(room.jid): \(error)")
                 }
-            case .moderation(let iq, let retraction, let broadcast):
+            case .moderation(let iq, let retraction, let notice, let recipients):
                 do {
                     if try await store.retract(room.jid, retraction) {
                         stanzas.append(iq.result())
-                        stanzas += broadcast
+                        flush()
+                        outbound.append(.fanOut(notice, recipients: recipients))
                     } else {
                         stanzas.append(iq.error(StanzaError(.itemNotFound, text: "no message with id \(retraction.stanzaID)")))
                     }
