@@ -129,13 +129,10 @@ struct XMLTreeBuilder {
             }
             return
         }
-        guard var element = stack.popLast() else {
+        flushText()
+        guard let element = stack.popLast() else {
             events.append(.streamClose)
             return
-        }
-        if !text.isEmpty {
-            element.children.append(.text(String(decoding: text, as: UTF8.self)))
-            text.removeAll(keepingCapacity: true)
         }
         if stack.isEmpty {
             events.append(.element(element))
