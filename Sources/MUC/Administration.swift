@@ -58,9 +58,11 @@ extension Room {
         throw StanzaError(.badRequest, text: "an item needs an affiliation or a role")
     }
 
+    /// Applies the items of an admin `set`. Returns the notices about users who
+    /// are not in the room, which go out before the IQ result (as Prosody sends them).
     mutating func adminChange(
         _ iq: IQ, payload: XMLElement, context: RoomContext, effects: inout RoomEffects
-    ) throws(StanzaError) -> XMLElement? {
+    ) throws(StanzaError) -> [RoomEffects.Output] {
         let items = payload.children("item", namespace: MUCNamespace.admin)
         guard !items.isEmpty else { throw StanzaError(.badRequest, text: "no items") }
         let actor = occupant(session: iq.from)
@@ -97,15 +99,51 @@ extension Room {
             }
         }
         try checkOwnersRemain(after: changes)
+        var notices: [RoomEffects.Output] = []
         for change in changes {
             switch change {
             case .role(let nick, let role, let reason):
                 applyRole(role, toNick: nick, actorNick: actor?.nick, reason: reason, context: context, effects: &effects)
             case .affiliation(let jid, let affiliation, let reason):
+                let isPresent = occupants.contains { $0.bareJID == jid }
                 setAffiliation(affiliation, of: jid, actorNick: actor?.nick, reason: reason, context: context, effects: &effects)
+                if !isPresent {
+                    notices += affiliationNotices(jid: jid, affiliation: affiliation, reason: reason)
+                }
             }
         }
-        return nil
+        return notices
+    }
+
+    /// The affiliation of a user who is not in the room changed: the occupants
+    /// who may see real JIDs are told with a message from the room, and the user
+    /// gets the courtesy message with status 101 at its bare JID (XEP-0045 §17.1, item 2).
+    private func affiliationNotices(jid: JID, affiliation: Affiliation, reason: String?) -> [RoomEffects.Output] {
+        func userData(statuses: [StatusCode]) -> XMLElement {
+            var item = XMLElement(
+                "item", namespace: MUCNamespace.user, attributes: ["jid": jid.description, "affiliation": affiliation.rawValue])
+            if let reason { item.append(XMLElement("reason", namespace: MUCNamespace.user, text: reason)) }
+            var x = XMLElement("x", namespace: MUCNamespace.user, children: [.element(item)])
+            for status in statuses {
+                x.append(XMLElement("status", namespace: MUCNamespace.user, attributes: ["code": String(status.rawValue)]))
+            }
+            return x
+        }
+        var outputs: [RoomEffects.Output] = []
+        let witnesses = occupants.filter { configuration.revealsJIDs(to: $0.role) }.flatMap(\.sessions)
+        if !witnesses.isEmpty {
+            let notice = XMLElement(
+                "message", namespace: Namespace.client, attributes: ["from": self.jid.description],
+                children: [.element(userData(statuses: []))])
+            outputs.append(.fanOut(notice, recipients: witnesses))
+        }
+        var courtesy = XMLElement.stanza("message", from: self.jid, to: jid)
+        courtesy.append(XMLElement(
+            "body", namespace: Namespace.client,
+            text: "Your affiliation with the room \(self.jid) is now \(affiliation.rawValue)."))
+        courtesy.append(userData(statuses: [.affiliationChanged]))
+        outputs.append(.stanza(courtesy))
+        return outputs
     }
 
     /// §8.2–8.5, §9.6–9.7: who may give or take which role.

@@ -30,8 +30,13 @@ extension Room {
             stanza.append(child)
         }
         let stanzaID = context.makeStanzaID()
-        stanza.append(XMLElement(
-            "stanza-id", namespace: Namespace.stanzaID, attributes: ["id": stanzaID, "by": jid.description]))
+        // XEP-0359 §4: a stanza-id promises that the archive has the message, so only
+        // what is archived gets one (a client catches up from it with MAM `after-id`).
+        let isArchived = configuration.isArchived && message.body != nil
+        if isArchived {
+            stanza.append(XMLElement(
+                "stanza-id", namespace: Namespace.stanzaID, attributes: ["id": stanzaID, "by": jid.description]))
+        }
         stanza.append(XMLElement(
             "occupant-id", namespace: MUCNamespace.occupantID,
             attributes: ["id": context.occupantID(self, sender.bareJID)]))
@@ -40,7 +45,7 @@ extension Room {
         if let marker = message.element.child("displayed", namespace: Self.chatMarkers), let id = marker[attribute: "id"] {
             effects.outputs.append(.readUpTo(user: sender.bareJID, id: id))
         }
-        if configuration.isArchived, let body = message.body {
+        if isArchived, let body = message.body {
             effects.archive.append(ArchivedMessage(
                 stanzaID: stanzaID, room: jid, timestamp: context.now, nick: sender.nick,
                 senderJID: sender.bareJID, body: body, stanza: stanza,

@@ -6,8 +6,10 @@ public struct RelayedIQ: Sendable, Hashable {
     public var originalID: String
     /// The asker's real session, where the answer goes.
     public var requester: JID
-    /// The session the query went to, the only one whose answer counts.
+    /// The address the query went to, the only one whose answer counts.
     public var target: JID
+    /// The occupant the asker addressed: the answer comes back from its occupant JID.
+    public var targetNick: String
 }
 
 /// XEP-0045 §7.6-ish relaying of IQs between occupants (vCard avatars, version,
@@ -17,6 +19,7 @@ public struct RelayedIQ: Sendable, Hashable {
 /// by the room itself.
 extension Room {
     static let maximumPendingRelays = 1000
+    static let vCardNamespace = "vcard-temp"
 
     /// Handles a query to an occupant JID: answered here (self-ping) or relayed.
     /// Returns true when the query was relayed (its answer comes later).
@@ -31,16 +34,20 @@ extension Room {
         guard let target = occupant(nick: nick), let session = target.sessions.first else {
             throw StanzaError(.itemNotFound, text: "nobody in the room is called \(nick)")
         }
+        // vCards live on the user's server, at the bare JID: there the server answers
+        // from its store (avatars in Conversations, Dino, Gajim), as with Prosody's MUC.
+        let isVCard = iq.type == .get && payload.name == "vCard" && payload.namespace == Self.vCardNamespace
+        let destination = isVCard ? target.bareJID : session
         let relayID = "relay-" + context.makeStanzaID()
         if relayedIQs.count >= Self.maximumPendingRelays, let oldest = relayOrder.first {
             relayedIQs[oldest] = nil
             relayOrder.removeFirst()
         }
-        relayedIQs[relayID] = RelayedIQ(originalID: iq.id, requester: iq.from, target: session)
+        relayedIQs[relayID] = RelayedIQ(originalID: iq.id, requester: iq.from, target: destination, targetNick: target.nick)
         relayOrder.append(relayID)
         var forwarded = iq.element
         forwarded[attribute: "from"] = occupantJID(sender.nick).description
-        forwarded[attribute: "to"] = session.description
+        forwarded[attribute: "to"] = destination.description
         forwarded[attribute: "id"] = relayID
         effects.send(forwarded)
         return true
@@ -53,7 +60,7 @@ extension Room {
         relayedIQs[iq.id] = nil
         relayOrder.removeAll { $0 == iq.id }
         var answer = iq.element
-        answer[attribute: "from"] = occupant(session: iq.from).map { occupantJID($0.nick).description } ?? iq.to.description
+        answer[attribute: "from"] = occupantJID(relay.targetNick).description
         answer[attribute: "to"] = relay.requester.description
         answer[attribute: "id"] = relay.originalID
         effects.send(answer)

@@ -27,13 +27,18 @@ extension Room {
         var stanza = XMLElement.stanza(
             "presence", from: occupantJID(occupant.nick), to: recipient, type: details.type)
         stanza.children += details.payload ?? occupant.presencePayload
+        let isSelf = occupant.sessions.contains(recipient)
+        // A user always knows its own JID (Prosody says it too; aioxmpp reads it as `room.me.direct_jid`).
+        let realJID = isSelf ? recipient : configuration.revealsJIDs(to: recipientRole) ? occupant.sessions.first : nil
+        // XEP-0045 §7.6: the unavailable half of a nick change keeps the occupant's role.
+        let leaves = details.type == "unavailable" && details.newNick == nil
         var x = XMLElement("x", namespace: MUCNamespace.user)
         var item = XMLElement(
             "item", namespace: MUCNamespace.user,
             attributes: [
                 "affiliation": affiliation(of: occupant.bareJID).rawValue,
-                "role": (details.type == "unavailable" ? Role.none : occupant.role).rawValue,
-                "jid": configuration.revealsJIDs(to: recipientRole) ? occupant.sessions.first?.description : nil,
+                "role": (leaves ? Role.none : occupant.role).rawValue,
+                "jid": realJID?.description,
                 "nick": details.newNick,
             ])
         if let actorNick = details.actorNick {
@@ -44,7 +49,7 @@ extension Room {
         }
         x.append(item)
         var statuses = details.statuses
-        if occupant.sessions.contains(recipient) {
+        if isSelf {
             statuses.append(.selfPresence)
         }
         for status in Set(statuses).sorted() {

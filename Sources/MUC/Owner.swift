@@ -88,8 +88,15 @@ extension Room {
             removeNonMembers(context: context, effects: &effects)
         }
         guard !wasLocked else { return }
+        // §10.2.1: 104 says something other than privacy changed; logging and
+        // anonymity have codes of their own (170–173), all in one message.
         var statuses: [StatusCode] = []
-        if configuration != old { statuses.append(.configurationChanged) }
+        var withOldPrivacy = configuration
+        withOldPrivacy.isArchived = old.isArchived
+        withOldPrivacy.whois = old.whois
+        if withOldPrivacy != old {
+            statuses.append(.configurationChanged)
+        }
         if configuration.isArchived != old.isArchived {
             statuses.append(configuration.isArchived ? .loggingEnabled : .loggingDisabled)
         }

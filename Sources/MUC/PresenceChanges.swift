@@ -38,6 +38,23 @@ extension Room {
         broadcastPresence(of: occupants[occupantIndex], details: PresenceDetails(), into: &effects, context: context)
     }
 
+    /// RFC 6121 §4.3 in a room (as Prosody does): an occupant refreshing one
+    /// other occupant gets that occupant's current presence, as it may see it;
+    /// a nick nobody has answers `unavailable`. Non-occupants learn nothing.
+    func answerProbe(_ presence: Presence, nick: String, context: RoomContext, effects: inout RoomEffects) {
+        guard let prober = occupant(session: presence.from) else {
+            effects.send(StanzaError(.notAcceptable, text: "you are not in this room").reply(to: presence.element))
+            return
+        }
+        let isSelf = prober.nick == nick
+        guard let target = occupant(nick: nick), isSelf || configuration.presenceBroadcast.contains(target.role) else {
+            effects.send(XMLElement.stanza("presence", from: occupantJID(nick), to: presence.from, type: "unavailable"))
+            return
+        }
+        effects.send(occupantPresence(
+            of: target, to: presence.from, recipientRole: prober.role, occupantID: context.occupantID(self, target.bareJID)))
+    }
+
     /// §7.14: the leaver and everyone else get unavailable presence, with the
     /// leaver's status text. A user with other sessions stays in the room.
     mutating func exit(_ presence: Presence, context: RoomContext, effects: inout RoomEffects) {

@@ -22,8 +22,9 @@ extension Room {
             removeGhost(presence.from, error: StanzaError(errorStanza: presence.element), context: context, effects: &effects)
             return
         }
-        guard let nick = presence.to.resourcepart else {
-            // XEP-0045 §7.2.1: entering needs a nick.
+        guard let nick = presence.to.resourcepart ?? occupant(session: presence.from)?.nick else {
+            // XEP-0045 §7.2.1: entering needs a nick. Presence to the bare room JID from an
+            // occupant (aioxmpp leaves that way) is applied to its occupant, as Prosody does.
             if presence.type == .available {
                 effects.send(StanzaError(.jidMalformed, text: "a nick is required: send presence to room@service/nick")
                     .reply(to: presence.element))
@@ -48,8 +49,10 @@ extension Room {
             }
         case .unavailable:
             exit(presence, context: context, effects: &effects)
+        case .probe:
+            answerProbe(presence, nick: nick, context: context, effects: &effects)
         default:
-            // Subscriptions and probes mean nothing to a room.
+            // Subscriptions mean nothing to a room.
             return
         }
     }
@@ -128,7 +131,9 @@ extension Room {
                     return
                 case (.get, MUCNamespace.admin): result = try adminList(iq, payload: payload, context: context)
                 case (.set, MUCNamespace.admin):
-                    result = try adminChange(iq, payload: payload, context: context, effects: &effects)
+                    let notices = try adminChange(iq, payload: payload, context: context, effects: &effects)
+                    effects.outputs.insert(contentsOf: notices + [.stanza(iq.result())], at: 0)
+                    return
                 case (.get, MUCNamespace.owner): result = try configurationForm(iq, context: context)
                 case (.set, MUCNamespace.owner):
                     result = try ownerRequest(iq, payload: payload, context: context, effects: &effects)

@@ -21,7 +21,11 @@ extension Room {
         var stanza = XMLElement(
             "message", namespace: Namespace.client,
             attributes: ["from": occupantJID(sender.nick).description, "type": "groupchat", "id": message.id])
-        stanza.append(XMLElement("subject", namespace: Namespace.client, text: text))
+        // Like groupchat, the sender's <thread/> and extensions go along; only the room's own elements are not taken.
+        for node in message.element.children {
+            guard case .element(let child) = node, !Self.isRoomAssigned(child) else { continue }
+            stanza.append(child)
+        }
         sendToAll(stanza, effects: &effects)
         notifySubscribers(MucSubNode.subject, stanza: stanza, eventID: context.makeStanzaID(), effects: &effects)
     }

@@ -139,3 +139,22 @@ public struct XMLElement: Sendable, Hashable {
         }
     }
 }
+
+extension XMLElement {
+    /// Roughly the bytes the element takes on the wire (names, namespaces,
+    /// attributes and text, before escaping), counted only until `limit` is
+    /// passed: a cheap way to tell whether an element is small.
+    public func approximateSize(upTo limit: Int) -> Int {
+        var size = 2 * name.utf8.count + namespace.utf8.count + 16
+        for attribute in attributes {
+            size += attribute.name.utf8.count + attribute.value.utf8.count + 4
+        }
+        for node in children where size <= limit {
+            switch node {
+            case .text(let text): size += text.utf8.count
+            case .element(let element): size += element.approximateSize(upTo: limit - size)
+            }
+        }
+        return size
+    }
+}

@@ -95,31 +95,52 @@ public struct StanzaError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The error reply to `stanza` (RFC 6120 §8.3.1): same name and id, `from`
-    /// and `to` swapped, type `error`. The original payload is kept for
-    /// messages and presences; for IQs only the first child is kept, as the RFC
-    /// allows, so that the reply stays small.
+    /// and `to` swapped, type `error`, and `by` naming the entity that refused
+    /// it — the bare JID it was sent to, so a room's errors say the room, as
+    /// Prosody's do (§8.3.2). The original payload is a courtesy the RFC allows
+    /// only while it is harmless (§8.3.1 rule 6): it is kept when small (for
+    /// IQs only the query), and left out when it would make the reply large.
     ///
     /// - Parameter from: the address to send from when the original `to` is not
     ///   usable (for example when it was malformed).
     public func reply(to stanza: XMLElement, from: String? = nil) -> XMLElement {
         var reply = XMLElement(stanza.name, namespace: stanza.namespace)
-        reply[attribute: "from"] = from ?? stanza[attribute: "to"]
+        let replyFrom = from ?? stanza[attribute: "to"]
+        reply[attribute: "from"] = replyFrom
         reply[attribute: "to"] = stanza[attribute: "from"]
         reply[attribute: "id"] = stanza[attribute: "id"]
         reply[attribute: "type"] = "error"
+        var original: [XMLNode] = []
         if stanza.name == "iq" {
-            if let payload = stanza.elements.first { reply.append(payload) }
+            if let payload = stanza.elements.first { original.append(.element(payload)) }
         } else {
-            for node in stanza.children {
+            original = stanza.children.filter { node in
                 if case .element(let child) = node, child.name == "error", child.namespace == stanza.namespace {
-                    continue
+                    return false
                 }
-                reply.children.append(node)
+                return true
             }
         }
-        reply.append(element)
+        let originalSize = original.reduce(0) { size, node in
+            switch node {
+            case .text(let text): size + text.utf8.count
+            case .element(let child): size + child.approximateSize(upTo: Self.maximumEchoedPayload)
+            }
+        }
+        if originalSize <= Self.maximumEchoedPayload {
+            reply.children = original
+        }
+        var error = element
+        if error[attribute: "by"] == nil, let replyFrom {
+            // The bare part: the resource of an occupant JID is the room's business.
+            error[attribute: "by"] = replyFrom.split(separator: "/", maxSplits: 1).first.map(String.init)
+        }
+        reply.append(error)
         return reply
     }
+
+    /// The most original payload an error reply carries back (bytes, roughly).
+    public static let maximumEchoedPayload = 4096
 
     // MARK: - Parsing
 

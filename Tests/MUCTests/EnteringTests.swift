@@ -89,7 +89,7 @@ struct EnteringTests {
         driver.room.affiliations[RoomDriver.jid("mallory@localhost")] = .outcast
         #expect(driver.join("alice@localhost/phone", as: "Alice").stanzas.first?.stanzaError?.condition == .notAuthorized)
         #expect(driver.join("alice@localhost/phone", as: "Alice", muc: "<password>nope</password>")
-            .stanzas.first?.stanzaError == StanzaError(.notAuthorized, type: .auth, text: "wrong password"))
+            .stanzas.first?.stanzaError == StanzaError(.notAuthorized, type: .auth, text: "wrong password", by: "lobby@rooms.localhost"))
         #expect(driver.join("alice@localhost/phone", as: "Alice", muc: "<password>sesame</password>").stanzas.first?.stanzaError == nil)
         #expect(driver.join("bob@localhost/pc", as: "Alice", muc: "<password>sesame</password>")
             .stanzas.first?.stanzaError?.condition == .conflict)

@@ -75,7 +75,7 @@ struct RouterTests {
     @Test("an IQ nobody understands is service-unavailable", arguments: ["get", "set"])
     func unknownIQ(type: String) async {
         let replies = await router.handle(iq(type, XMLElement("query", namespace: "urn:example:unknown"))).stanzas
-        #expect(condition(replies.first) == StanzaError(.serviceUnavailable, type: .cancel))
+        #expect(condition(replies.first) == StanzaError(.serviceUnavailable, type: .cancel, by: "rooms.localhost"))
         #expect(replies.first?.child("query", namespace: "urn:example:unknown") != nil, "the request is echoed")
     }
 

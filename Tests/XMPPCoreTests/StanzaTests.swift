@@ -115,7 +115,8 @@ struct StanzaTests {
         #expect(error?[attribute: "type"] == "auth")
         #expect(error?.child("forbidden", namespace: Namespace.stanzaErrors) != nil)
         #expect(error?.child("text", namespace: Namespace.stanzaErrors)?.text == "you are banned")
-        #expect(StanzaError(errorStanza: reply) == StanzaError(.forbidden, type: .auth, text: "you are banned"))
+        // RFC 6120 §8.3.2: the room says it refused (as Prosody's rooms do).
+        #expect(StanzaError(errorStanza: reply) == StanzaError(.forbidden, type: .auth, text: "you are banned", by: "room@rooms.b"))
     }
 
     @Test("every condition has the RFC's default type and survives a round trip")
