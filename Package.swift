@@ -86,7 +86,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "XMPPCore", "XMLStream", "MUC", "Storage"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "Component", "XMPPCore", "XMLStream", "MUC", "Storage"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -36,7 +36,9 @@ public final class ComponentClient: Sendable {
                 let outcome = try await connectAndServe()
                 if outcome.wasReady { backoff.reset() }
                 if outcome.failure.isFatal {
-                    logger.critical("\(outcome.failure); check the component secret for \(configuration.domain) on the server")
+                    // ejabberd answers not-authorized for a domain it does not route to a component, too.
+                    logger.critical(
+                        "\(outcome.failure): wrong secret, or the server does not serve the domain \(configuration.domain) as a component")
                     throw outcome.failure
                 }
                 if Task.isCancelled { break }
@@ -94,17 +96,21 @@ public final class ComponentClient: Sendable {
         defer { handshakeTimer.cancel() }
 
         var wasReady = false
+        let logsStanzas = logger.logLevel <= .debug
         let failure: ComponentFailure = try await withTaskCancellationHandler {
             try await channel.executeThenClose { inbound, outbound in
                 var session = ComponentSession(domain: configuration.domain, secret: configuration.secret)
                 try await outbound.write(ByteBuffer(string: session.openingHeader))
                 var batch: [ComponentInput] = []
+                var ticks: Task<Void, Never>?
+                defer { ticks?.cancel() }
                 // Hands the stanzas gathered so far to the service and writes its answer in one go.
                 func serve() async throws {
                     guard !batch.isEmpty else { return }
                     let replies = await handler.handle(batch)
                     batch.removeAll(keepingCapacity: true)
                     if !replies.isEmpty {
+                        if logsStanzas { logOutbound(replies) }
                         try await outbound.write(Self.encode(replies, allocator: rawChannel.allocator))
                     }
                 }
@@ -119,7 +125,11 @@ public final class ComponentClient: Sendable {
                                 handshakeTimer.cancel()
                                 wasReady = true
                                 logger.notice("component \(configuration.domain) is online (stream \(streamID))")
+                                ticks = Task { await tick(outbound, allocator: rawChannel.allocator) }
                             case .deliver(let stanza):
+                                if logsStanzas {
+                                    logger.debug("in: \(configuration.stanzaLog.line(stanza))")
+                                }
                                 batch.append(.stanza(stanza))
                             case .reject(let stanza, let reason):
                                 logger.notice("skipped a stanza from \(stanza[attribute: "from"] ?? "?"): \(reason)")
@@ -141,6 +151,35 @@ public final class ComponentClient: Sendable {
             }
         }
         return Outcome(failure: failure, wasReady: wasReady)
+    }
+
+    /// Runs the handler's `tick` while the link is up: soon after it is ready, then at the interval.
+    private func tick(_ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, allocator: ByteBufferAllocator) async {
+        var delay = min(Duration.seconds(1), configuration.tickInterval)
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: delay)
+                let stanzas = await handler.tick()
+                if !stanzas.isEmpty {
+                    if logger.logLevel <= .debug { logOutbound(stanzas) }
+                    try await outbound.write(Self.encode(stanzas, allocator: allocator))
+                }
+            } catch {
+                return  // cancelled, or the link is gone
+            }
+            delay = configuration.tickInterval
+        }
+    }
+
+    private func logOutbound(_ outbound: [Outbound]) {
+        for item in outbound {
+            switch item {
+            case .stanza(let stanza):
+                logger.debug("out: \(configuration.stanzaLog.line(stanza))")
+            case .fanOut(let stanza, let recipients):
+                logger.debug("out to \(recipients.count) recipients: \(configuration.stanzaLog.line(stanza))")
+            }
+        }
     }
 
     /// All replies to one stanza go out in one write. A fan-out is serialized

@@ -16,6 +16,10 @@ public struct ComponentConfiguration: Sendable, Hashable {
     public var reconnectInitialDelay: Duration
     public var reconnectMaximumDelay: Duration
     public var limits: XMLStreamLimits
+    /// How often the handler's `tick` runs while the link is up.
+    public var tickInterval: Duration
+    /// How stanzas are written to the debug log.
+    public var stanzaLog: StanzaLog
 
     public init(
         domain: String, host: String, port: Int, secret: String,
@@ -23,7 +27,9 @@ public struct ComponentConfiguration: Sendable, Hashable {
         handshakeTimeout: Duration = .seconds(10),
         reconnectInitialDelay: Duration = .milliseconds(500),
         reconnectMaximumDelay: Duration = .seconds(30),
-        limits: XMLStreamLimits = XMLStreamLimits()
+        limits: XMLStreamLimits = XMLStreamLimits(),
+        tickInterval: Duration = .seconds(60),
+        stanzaLog: StanzaLog = StanzaLog()
     ) {
         self.domain = domain
         self.host = host
@@ -34,5 +40,7 @@ public struct ComponentConfiguration: Sendable, Hashable {
         self.reconnectInitialDelay = reconnectInitialDelay
         self.reconnectMaximumDelay = reconnectMaximumDelay
         self.limits = limits
+        self.tickInterval = tickInterval
+        self.stanzaLog = stanzaLog
     }
 }

@@ -17,4 +17,13 @@ public protocol ComponentStanzaHandler: Sendable {
     /// back-pressure through to the service; the batch is also the unit in
     /// which the archive commits, before anything of it is sent.
     func handle(_ batch: [ComponentInput]) async -> [Outbound]
+
+    /// Called now and then while the link is up (first soon after it is
+    /// ready, then every `ComponentConfiguration.tickInterval`); what it
+    /// returns is sent. The service checks the link with it.
+    func tick() async -> [Outbound]
+}
+
+extension ComponentStanzaHandler {
+    public func tick() async -> [Outbound] { [] }
 }

@@ -27,9 +27,16 @@ public struct ParleyService: Sendable {
             preconditionFailure("the configuration loader validated the domain: \(error)")
         }
         let store: SQLiteRoomStore
+        let lock: DatabaseLock
         do {
             let directory = URL(fileURLWithPath: configuration.storage.databasePath).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
+        }
+        lock = try DatabaseLock(database: configuration.storage.databasePath)
+        defer { withExtendedLifetime(lock) {} }
+        do {
             store = try SQLiteRoomStore(path: configuration.storage.databasePath)
         } catch {
             throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
@@ -67,10 +74,14 @@ public struct ParleyService: Sendable {
 /// Why the service cannot start.
 public enum ServiceError: Error, CustomStringConvertible {
     case databaseUnavailable(String)
+    /// Another Parley runs on this database.
+    case databaseLocked(String)
 
     public var description: String {
         switch self {
         case .databaseUnavailable(let detail): "cannot open the database \(detail)"
+        case .databaseLocked(let path):
+            "another Parley is already running on the database \(path) (it holds \(path).lock); one instance per database"
         }
     }
 }

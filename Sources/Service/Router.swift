@@ -24,6 +24,8 @@ public struct Router: ComponentStanzaHandler {
     private let rooms: RoomHost
     private let iqHandlers: [String: any ServiceIQHandler]
     private let logger: Logger
+    /// Checks that no other instance is attached under the same domain.
+    public let twins: TwinDetector
 
     public init(
         domain: JID, serviceName: String, rooms: RoomHost, alerts: KeywordAlertsProtocol? = nil,
@@ -46,6 +48,12 @@ public struct Router: ComponentStanzaHandler {
         self.rooms = rooms
         self.iqHandlers = handlers
         self.logger = logger
+        self.twins = TwinDetector(domain: domain, logger: logger)
+    }
+
+    /// The link check (see `TwinDetector`).
+    public func tick() async -> [Outbound] {
+        [.stanza(await twins.probe())]
     }
 
     public func destination(of jid: JID) -> Destination {
@@ -124,6 +132,7 @@ public struct Router: ComponentStanzaHandler {
     private func handleForService(_ stanza: Stanza) async -> [XMLElement] {
         switch stanza {
         case .iq(let iq):
+            if await twins.observe(iq) { return [] }
             guard iq.isRequest else { return [] }
             guard let payload = iq.payload, let handler = iqHandlers[payload.namespace],
                   handler.types.contains(iq.type) else {

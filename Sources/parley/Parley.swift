@@ -66,10 +66,14 @@ extension Parley {
 
         @OptionGroup var options: CommonOptions
 
+        @Flag(help: "With --log-level debug, log message bodies, subjects and statuses too (redacted by default).")
+        var logStanzaBodies = false
+
         func run() async throws {
             options.bootstrapLogging()
             let logger = Logger(label: "parley")
-            let configuration = try options.loadConfiguration(logger: logger)
+            var configuration = try options.loadConfiguration(logger: logger)
+            configuration.component.stanzaLog.includesBodies = logStanzaBodies
             let service = ParleyService(configuration: configuration, logger: logger)
             let task = Task { try await service.run() }
             let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { signal in
