@@ -186,14 +186,17 @@ public final class ComponentClient: Sendable {
     /// once; each copy is that text with its own `to` spliced in after the name.
     static func encode(_ outbound: [Outbound], allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 1024)
+        var longestStanza = 0
         for item in outbound {
             switch item {
             case .stanza(let stanza):
-                buffer.writeString(XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client))
+                let written = buffer.writeString(XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client))
+                longestStanza = max(longestStanza, written)
             case .fanOut(let stanza, let recipients):
                 // Written straight into the buffer: the text once, split after the
                 // element name, and per copy only the recipient in between.
                 let serialized = Array(XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client).utf8)
+                if !recipients.isEmpty { longestStanza = max(longestStanza, serialized.count + 64) }
                 let split = stanza.name.utf8.count + 1
                 buffer.reserveCapacity(minimumWritableBytes: recipients.count * (serialized.count + 64))
                 for recipient in recipients {
@@ -210,8 +213,25 @@ public final class ComponentClient: Sendable {
                 }
             }
         }
+        buffer.writeRepeatingByte(UInt8(ascii: " "), count: parserFlush(afterLongestStanza: longestStanza))
         return buffer
     }
+
+    /// Whitespace to end a write with, so that the server's parser does not sit on its end.
+    ///
+    /// Expat 2.6's reparse deferral (backported to Debian 12's 2.5.0, and used by
+    /// Prosody through lua-expat and ejabberd through fast_xml, neither of which
+    /// turns it off) does not retry a token cut by a read until the unparsed bytes
+    /// have doubled. When the server's read ends inside one of the last tags of a
+    /// write, the stanza waits for Parley's next write — up to a keepalive
+    /// interval. Whitespace between stanzas is legal (RFC 6120 §11.7); as many
+    /// bytes as the longest stanza in the write guarantee the doubling for every
+    /// tag in it, at a cost of one stanza per write (1/K of a fan-out to K).
+    static func parserFlush(afterLongestStanza length: Int) -> Int {
+        min(length, maximumFlush)
+    }
+
+    static let maximumFlush = 512 * 1024
 }
 
 extension Duration {

@@ -111,11 +111,13 @@ public enum ConfigurationLoader {
         let keepalive = try table.optionalInt("keepalive_seconds", in: 5...3600) ?? 60
         let reconnectMaximum = try table.optionalInt("reconnect_max_seconds", in: 1...3600) ?? 30
         let maxStanzaBytes = try table.optionalInt("max_stanza_bytes", in: 4096...(64 * 1024 * 1024)) ?? 256 * 1024
+        let linkCheck = try table.optionalInt("link_check_seconds", in: 1...86400) ?? 60
         return ComponentConfiguration(
             domain: domain.lowercased(), host: host, port: port, secret: secret,
             keepaliveInterval: .seconds(keepalive),
             reconnectMaximumDelay: .seconds(reconnectMaximum),
-            limits: XMLStreamLimits(maxStanzaBytes: maxStanzaBytes))
+            limits: XMLStreamLimits(maxStanzaBytes: maxStanzaBytes),
+            tickInterval: .seconds(linkCheck))
     }
 
     static func absolute(_ path: String, base: String) -> String {

@@ -76,7 +76,12 @@ extension Parley {
             configuration.component.stanzaLog.includesBodies = logStanzaBodies
             let service = ParleyService(configuration: configuration, logger: logger)
             let task = Task { try await service.run() }
-            let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { signal in
+            let signals = SignalWatcher(signals: [SIGTERM, SIGINT, SIGHUP]) { signal in
+                guard signal != SIGHUP else {
+                    // The usual "reload" signal (logrotate, systemctl reload) must not stop the service.
+                    logger.notice("received SIGHUP: nothing to reload; configuration changes take effect on restart")
+                    return
+                }
                 logger.notice("received signal \(signal); shutting down")
                 task.cancel()
             }

@@ -29,4 +29,21 @@ struct FanOutEncodingTests {
         #expect(elements == [single] + Outbound.fanOut(message, recipients: recipients).copies)
         #expect(elements.last?[attribute: "to"] == "b@localhost/it's")
     }
+
+    @Test("every write ends with as much whitespace as its longest stanza, so a server's Expat with reparse deferral parses its end")
+    func parserFlush() throws {
+        let longID = String(repeating: "x", count: 10_000)
+        let answer = XMLElement(
+            "iq", namespace: Namespace.client,
+            attributes: ["from": "rooms.localhost", "to": "a@localhost/x", "id": longID, "type": "result"])
+        let buffer = ComponentClient.encode([.stanza(answer)], allocator: ByteBufferAllocator())
+        let text = String(buffer: buffer)
+        let stanza = XMLSerializer.serialize(answer, inheritedNamespace: Namespace.client)
+        #expect(text.hasPrefix(stanza))
+        let padding = text.dropFirst(stanza.count)
+        #expect(padding.allSatisfy { $0 == " " })
+        // Cut anywhere in the stanza, the bytes after the cut's token start are at least twice the cut part.
+        #expect(padding.count >= stanza.utf8.count)
+        #expect(ComponentClient.encode([], allocator: ByteBufferAllocator()).readableBytes == 0)
+    }
 }
