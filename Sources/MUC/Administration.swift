@@ -105,7 +105,7 @@ extension Room {
             case .role(let nick, let role, let reason):
                 applyRole(role, toNick: nick, actorNick: actor?.nick, reason: reason, context: context, effects: &effects)
             case .affiliation(let jid, let affiliation, let reason):
-                let isPresent = occupants.contains { $0.bareJID == jid }
+                let isPresent = occupants.contains { affiliationApplies(jid, to: $0.bareJID) }
                 setAffiliation(affiliation, of: jid, actorNick: actor?.nick, reason: reason, context: context, effects: &effects)
                 if !isPresent {
                     notices += affiliationNotices(jid: jid, affiliation: affiliation, reason: reason)
@@ -209,8 +209,8 @@ extension Room {
 
     /// Records an affiliation and carries out what it means for the user's occupants now in the room.
     mutating func setAffiliation(
-        _ affiliation: Affiliation, of jid: JID, actorNick: String?, reason: String?, context: RoomContext,
-        effects: inout RoomEffects
+        _ affiliation: Affiliation, of jid: JID, actorNick: String?, reason: String?, keepingRoles: Bool = false,
+        context: RoomContext, effects: inout RoomEffects
     ) {
         if affiliation == .none {
             affiliations[jid] = nil
@@ -218,12 +218,15 @@ extension Room {
             affiliations[jid] = affiliation
         }
         if affiliation < .member { registeredNicks[jid] = nil }
-        // A banned user stops following the room, as does a non-member of a members-only room.
+        // A banned user stops following the room, as does a non-member of a members-only room
+        // (every user of a server, when it is the server that is affiliated).
         if affiliation == .outcast || (configuration.isMembersOnly && affiliation < .member) {
-            subscribers[jid] = nil
+            for follower in subscribers.keys where affiliationApplies(jid, to: follower) {
+                subscribers[follower] = nil
+            }
         }
         effects.roomChanged = true
-        for index in occupants.indices.reversed() where occupants[index].bareJID == jid {
+        for index in occupants.indices.reversed() where affiliationApplies(jid, to: occupants[index].bareJID) {
             if affiliation == .outcast {
                 // §9.1: banned, status 301.
                 removeOccupant(
@@ -238,7 +241,9 @@ extension Room {
                                              actorNick: actorNick, payload: []),
                     context: context, effects: &effects)
             } else {
-                occupants[index].role = affiliation.defaultRole(moderated: configuration.isModerated)
+                if !keepingRoles {
+                    occupants[index].role = affiliation.defaultRole(moderated: configuration.isModerated)
+                }
                 broadcastPresence(
                     of: occupants[index], details: PresenceDetails(reason: reason, actorNick: actorNick),
                     into: &effects, context: context)

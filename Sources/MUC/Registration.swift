@@ -50,13 +50,21 @@ extension Room {
         if configuration.isMembersOnly && affiliation < .member {
             throw StanzaError(.notAllowed, text: "members of this room are added by its admins")
         }
+        // Membership opens the archive, following and alerts: it must not be a way around
+        // the room's password or its lock. Whoever entered (with the password) may register.
+        if affiliation < .member && (isLocked || configuration.password != nil) && occupant(session: iq.from) == nil {
+            throw StanzaError(
+                isLocked ? .itemNotFound : .notAuthorized,
+                text: isLocked ? "this room is not open yet" : "enter the room with its password before registering")
+        }
         if nickReserved(nick, except: user)
             || occupants.contains(where: { $0.nick == nick && $0.bareJID != user }) {
             throw StanzaError(.conflict, text: "that nick is taken")
         }
         registeredNicks[user] = nick
         if affiliation < .member {
-            setAffiliation(.member, of: user, actorNick: nil, reason: nil, context: context, effects: &effects)
+            // Registering reserves a nick; it never gives a visitor of a moderated room its voice.
+            setAffiliation(.member, of: user, actorNick: nil, reason: nil, keepingRoles: true, context: context, effects: &effects)
         }
         effects.roomChanged = true
         return nil

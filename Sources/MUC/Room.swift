@@ -41,8 +41,17 @@ public struct Room: Sendable {
 
     public var isEmpty: Bool { occupants.isEmpty }
 
+    /// The user's own affiliation, or else its server's: XEP-0045 §9.1 lets an
+    /// admin ban (or otherwise affiliate) a whole server by its JID.
     public func affiliation(of jid: JID) -> Affiliation {
-        affiliations[jid.bare] ?? .none
+        if let own = affiliations[jid.bare] { return own }
+        guard jid.localpart != nil, !affiliations.isEmpty else { return .none }
+        return affiliations[jid.domain] ?? .none
+    }
+
+    /// Whether an affiliation set for `target` (a user or a whole server) is the one `user` has.
+    func affiliationApplies(_ target: JID, to user: JID) -> Bool {
+        user == target || (target.localpart == nil && user.domainpart == target.domainpart && affiliations[user] == nil)
     }
 
     func index(ofNick nick: String) -> Int? {

@@ -17,8 +17,19 @@ extension Room {
             }
             return query
         }
+        var info = self.info
+        if affiliation(of: iq.from) == .outcast {
+            // An outcast learns nothing about who runs the room.
+            info.extensions = info.extensions.map { form in
+                var form = form
+                form.fields.removeAll { $0.variable == Self.contactsField }
+                return form
+            }
+        }
         return info.element
     }
+
+    static let contactsField = "muc#roominfo_contactjid"
 
     /// The room's disco#info (also what the service lists when asked about a room).
     public var info: DiscoInfo {
@@ -56,9 +67,10 @@ extension Room {
         if !config.language.isEmpty {
             fields.append(F("muc#roominfo_lang", label: "Language", values: [config.language]))
         }
+        // Real JIDs, so only where the room shows real JIDs to everyone anyway.
         let contacts = owners + admins
-        if !contacts.isEmpty {
-            fields.append(F("muc#roominfo_contactjid", type: .jidMulti, label: "Contacts", values: contacts.map(\.description)))
+        if !contacts.isEmpty && config.isNonAnonymous {
+            fields.append(F(Self.contactsField, type: .jidMulti, label: "Contacts", values: contacts.map(\.description)))
         }
         return DiscoInfo(
             identities: [DiscoIdentity(category: "conference", type: "text", name: config.name.isEmpty ? jid.localpart : config.name)],

@@ -38,6 +38,11 @@ extension Room {
                 guard let jid = try? JID(raw) else { throw StanzaError(.jidMalformed, text: "'\(raw)' is not a JID") }
                 if jid.bare != user {
                     guard isModerator else { throw StanzaError(.forbidden, text: "only moderators may subscribe others") }
+                    // Following needs the follower's consent: a moderator may only subscribe
+                    // users who already chose to belong to the room (members and above).
+                    guard effectiveAffiliation(of: jid.bare, context: context) >= .member else {
+                        throw StanzaError(.notAllowed, text: "only members, admins and owners of the room can be subscribed by a moderator")
+                    }
                     user = jid.bare
                 }
             }

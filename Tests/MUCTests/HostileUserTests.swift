@@ -1,0 +1,97 @@
+import MUC
+import Testing
+import XMLStream
+import XMPPCore
+
+/// What a hostile user (a federated stranger, a spammer, a curious colleague)
+/// tried, and what the room now answers.
+@Suite("Hostile users")
+struct HostileUserTests {
+    static let room = "lobby@rooms.localhost"
+
+    static func register(_ from: String, nick: String) -> String {
+        """
+        <iq from='\(from)' to='\(room)' type='set' id='r'><query xmlns='jabber:iq:register'>\
+        <x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>\
+        <field var='muc#register_roomnick'><value>\(nick)</value></field></x></query></iq>
+        """
+    }
+
+    @Test("a server ban (XEP-0045 §9.1) keeps out and removes every user of that server, and ends their follows")
+    func domainBan() throws {
+        var driver = OccupantTests.twoInRoom()
+        driver.join("spammer@spam.example/a", as: "Spam")
+        driver.send(SubscriberTests.subscribe("other@spam.example/b", nick: "Other"))
+        #expect(driver.room.subscribers[RoomDriver.jid("other@spam.example")] != nil)
+
+        let banned = driver.send(ModerationTests.admin("alice@localhost/phone", "<item affiliation='outcast' jid='spam.example'/>"))
+        #expect(banned.stanzas.contains { $0.name == "iq" && $0[attribute: "type"] == "result" })
+        let gone = try #require(banned.stanzas(to: "spammer@spam.example/a").first)
+        #expect(gone.statusCodes.contains(301))
+        #expect(driver.room.occupant(nick: "Spam") == nil)
+        #expect(driver.room.subscribers[RoomDriver.jid("other@spam.example")] == nil)
+
+        let again = driver.join("newcomer@spam.example/x", as: "New")
+        #expect(again.stanzas.first?.stanzaError?.condition == .forbidden)
+        // Others are untouched, and a user of that server with an affiliation of its own keeps it.
+        #expect(driver.join("carol@localhost/x", as: "Carol").stanzas.first?.stanzaError == nil)
+        driver.room.affiliations[RoomDriver.jid("friend@spam.example")] = .member
+        #expect(driver.join("friend@spam.example/x", as: "Friend").stanzas.first?.stanzaError == nil)
+        let list = driver.send(ModerationTests.admin("alice@localhost/phone", "<item affiliation='outcast'/>", type: "get"))
+        #expect(list.stanzas.first?.child("query", namespace: MUCNamespace.admin)?.elements.first?[attribute: "jid"] == "spam.example")
+    }
+
+    @Test("registration in a password room needs the password (being in the room); in a locked room it is refused")
+    func registrationIsNoWayAroundThePassword() {
+        var driver = OccupantTests.twoInRoom()
+        driver.room.configuration.password = "sesame"  // Bob entered before; Eve never did
+        let stranger = driver.send(Self.register("eve@localhost/x", nick: "Eve"))
+        #expect(stranger.stanzas.first?.stanzaError?.condition == .notAuthorized)
+        #expect(driver.room.affiliation(of: RoomDriver.jid("eve@localhost")) == .none)
+        // Bob is in the room: he may.
+        let present = driver.send(Self.register("bob@localhost/pc", nick: "Bob"))
+        #expect(present.stanzas.contains { $0.name == "iq" && $0[attribute: "type"] == "result" })
+        #expect(driver.room.affiliation(of: RoomDriver.jid("bob@localhost")) == .member)
+
+        var locked = RoomDriver.open()
+        locked.room.isLocked = true
+        #expect(locked.send(Self.register("eve@localhost/x", nick: "Eve")).stanzas.first?.stanzaError?.condition == .itemNotFound)
+    }
+
+    @Test("registering never gives a visitor of a moderated room its voice")
+    func registrationKeepsTheRole() {
+        var driver = OccupantTests.twoInRoom { $0.isModerated = true }
+        #expect(driver.room.occupant(nick: "Bob")?.role == .visitor)
+        driver.send(Self.register("bob@localhost/pc", nick: "Bob"))
+        #expect(driver.room.affiliation(of: RoomDriver.jid("bob@localhost")) == .member)
+        #expect(driver.room.occupant(nick: "Bob")?.role == .visitor)
+    }
+
+    @Test("disco#info names owners and admins only where real JIDs are public, and never to an outcast")
+    func contactJIDs() throws {
+        func contacts(_ driver: inout RoomDriver, asking: String) -> [String]? {
+            let reply = driver.send("<iq from='\(asking)' to='\(Self.room)' type='get' id='d'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+            let form = reply.stanzas.first?.child("query", namespace: Namespace.discoInfo)?.child("x", namespace: Namespace.dataForms)
+            let field = form?.children("field", namespace: Namespace.dataForms).first { $0[attribute: "var"] == "muc#roominfo_contactjid" }
+            return field.map { $0.children("value", namespace: Namespace.dataForms).map(\.text) }
+        }
+        var semiAnonymous = OccupantTests.twoInRoom()
+        #expect(contacts(&semiAnonymous, asking: "eve@localhost/x") == nil)
+        var open = OccupantTests.twoInRoom { $0.whois = .anyone }
+        #expect(contacts(&open, asking: "eve@localhost/x") == ["alice@localhost"])
+        open.room.affiliations[RoomDriver.jid("eve@localhost")] = .outcast
+        #expect(contacts(&open, asking: "eve@localhost/x") == nil)
+    }
+
+    @Test("a moderator may subscribe members to a room, not strangers")
+    func followingNeedsConsent() {
+        var driver = OccupantTests.twoInRoom()
+        let stranger = driver.send(SubscriberTests.subscribe("alice@localhost/phone", nick: "Victim", extra: "jid='victim@elsewhere.example'"))
+        #expect(stranger.stanzas.first?.stanzaError?.condition == .notAllowed)
+        #expect(driver.room.subscribers.isEmpty)
+        driver.room.affiliations[RoomDriver.jid("carol@localhost")] = .member
+        let member = driver.send(SubscriberTests.subscribe("alice@localhost/phone", nick: "Carol", extra: "jid='carol@localhost'"))
+        #expect(member.stanzas.first?[attribute: "type"] == "result")
+        #expect(driver.room.subscribers[RoomDriver.jid("carol@localhost")] != nil)
+    }
+}
