@@ -225,6 +225,12 @@ extension Room {
                 subscribers[follower] = nil
             }
         }
+        // Below member in a password room, a follower no longer reads it without the password.
+        if affiliation < .member && configuration.password != nil {
+            for follower in subscribers.keys where affiliationApplies(jid, to: follower) {
+                subscribers[follower] = nil
+            }
+        }
         effects.roomChanged = true
         for index in occupants.indices.reversed() where affiliationApplies(jid, to: occupants[index].bareJID) {
             if affiliation == .outcast {

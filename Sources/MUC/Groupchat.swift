@@ -53,7 +53,7 @@ extension Room {
         }
         sendToAll(stanza, effects: &effects)
         if message.body != nil {
-            notifySubscribers(MucSubNode.messages, stanza: stanza, eventID: stanzaID, effects: &effects)
+            notifySubscribers(MucSubNode.messages, stanza: stanza, eventID: stanzaID, context: context, effects: &effects)
         }
     }
 

@@ -88,7 +88,7 @@ extension Room {
             // Followers see presence as a participant would (no real JIDs unless the room shows them to all).
             let stanza = occupantPresence(
                 of: occupant, to: jid, recipientRole: .participant, details: details, occupantID: occupantID)
-            notifySubscribers(MucSubNode.presence, stanza: stanza, eventID: nil, effects: &effects)
+            notifySubscribers(MucSubNode.presence, stanza: stanza, eventID: nil, context: context, effects: &effects)
         }
     }
 

@@ -87,6 +87,7 @@ extension Room {
         if configuration.isMembersOnly && !old.isMembersOnly {
             removeNonMembers(context: context, effects: &effects)
         }
+        pruneFollowers(passwordChanged: configuration.password != old.password, context: context, effects: &effects)
         guard !wasLocked else { return }
         // §10.2.1: 104 says something other than privacy changed; logging and
         // anonymity have codes of their own (170–173), all in one message.

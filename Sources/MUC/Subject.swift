@@ -27,7 +27,7 @@ extension Room {
             stanza.append(child)
         }
         sendToAll(stanza, effects: &effects)
-        notifySubscribers(MucSubNode.subject, stanza: stanza, eventID: context.makeStanzaID(), effects: &effects)
+        notifySubscribers(MucSubNode.subject, stanza: stanza, eventID: context.makeStanzaID(), context: context, effects: &effects)
     }
 
     /// The subject as a joiner receives it: from the nick that set it (or the

@@ -105,12 +105,38 @@ extension Room {
         if heldByOther { throw StanzaError(.conflict, text: "that nick is in use") }
     }
 
+    /// Whether a follower may still read the room, asked whenever something is
+    /// delivered: what entering would need now, but for the password, which
+    /// it gave when it subscribed (a new password ends non-members' follows,
+    /// see `pruneFollowers`).
+    func followerMayRead(_ user: JID, context: RoomContext) -> Bool {
+        let affiliation = effectiveAffiliation(of: user, context: context)
+        if affiliation == .outcast || isLocked { return false }
+        return affiliation >= .member || !configuration.isMembersOnly
+    }
+
+    /// Ends the follows that the room's access no longer allows, after a
+    /// configuration or affiliation change: those `followerMayRead` refuses,
+    /// and, when the password changed, every follower below member.
+    mutating func pruneFollowers(passwordChanged: Bool, context: RoomContext, effects: inout RoomEffects) {
+        for user in subscribers.keys {
+            let mustGo = !followerMayRead(user, context: context)
+                || (passwordChanged && configuration.password != nil && effectiveAffiliation(of: user, context: context) < .member)
+            if mustGo {
+                subscribers[user] = nil
+                effects.roomChanged = true
+            }
+        }
+    }
+
     /// Sends `stanza` (as the room sent it to occupants) as a MucSub event to
-    /// each follower of `node` who is not in the room now (those present got it directly).
-    func notifySubscribers(_ node: String, stanza: XMLElement, eventID: String?, effects: inout RoomEffects) {
+    /// each follower of `node` who is not in the room now (those present got it
+    /// directly) and may still read it.
+    func notifySubscribers(_ node: String, stanza: XMLElement, eventID: String?, context: RoomContext, effects: inout RoomEffects) {
         guard !subscribers.isEmpty else { return }
         let present = Set(occupants.map(\.bareJID))
-        for (user, subscriber) in subscribers where subscriber.nodes.contains(node) && !present.contains(user) {
+        for (user, subscriber) in subscribers
+        where subscriber.nodes.contains(node) && !present.contains(user) && followerMayRead(user, context: context) {
             var inner = stanza
             inner[attribute: "to"] = user.description
             var item = XMLElement("item", namespace: "http://jabber.org/protocol/pubsub#event", attributes: ["id": eventID])

@@ -94,4 +94,42 @@ struct HostileUserTests {
         #expect(member.stanzas.first?[attribute: "type"] == "result")
         #expect(driver.room.subscribers[RoomDriver.jid("carol@localhost")] != nil)
     }
+
+    @Test("a follower stops getting events and loses its follow when the room tightens: members-only, a new password, a demotion")
+    func followersAreRechecked() {
+        func configure(_ driver: inout RoomDriver, _ fields: String) {
+            driver.send("""
+                <iq from='alice@localhost/phone' to='\(Self.room)' type='set' id='c'><query xmlns='http://jabber.org/protocol/muc#owner'>\
+                <x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+                \(fields)</x></query></iq>
+                """)
+        }
+        let carol = RoomDriver.jid("carol@localhost")
+        let dave = RoomDriver.jid("dave@localhost")
+        var driver = OccupantTests.twoInRoom()
+        driver.send(SubscriberTests.subscribe("carol@localhost/x", nick: "Carol"))
+        driver.room.affiliations[dave] = .member
+        driver.send(SubscriberTests.subscribe("dave@localhost/x", nick: "Dave"))
+        configure(&driver, "<field var='muc#roomconfig_membersonly'><value>1</value></field>")
+        #expect(driver.room.subscribers[carol] == nil)
+        #expect(driver.room.subscribers[dave] != nil)
+        let said = driver.send("<message from='alice@localhost/phone' to='\(Self.room)' type='groupchat'><body>members only now</body></message>")
+        #expect(said.stanzas(to: "carol@localhost").isEmpty)
+        #expect(said.stanzas(to: "dave@localhost").count == 1)
+
+        var password = OccupantTests.twoInRoom()
+        password.send(SubscriberTests.subscribe("carol@localhost/x", nick: "Carol"))
+        password.room.affiliations[dave] = .member
+        password.send(SubscriberTests.subscribe("dave@localhost/x", nick: "Dave"))
+        configure(&password, """
+            <field var='muc#roomconfig_passwordprotectedroom'><value>1</value></field>\
+            <field var='muc#roomconfig_roomsecret'><value>sesame</value></field>
+            """)
+        #expect(password.room.configuration.password == "sesame")
+        #expect(password.room.subscribers[carol] == nil)
+        #expect(password.room.subscribers[dave] != nil)
+        // Dave is demoted: without membership, a password room is closed to a follower.
+        password.send(ModerationTests.admin("alice@localhost/phone", "<item affiliation='none' jid='dave@localhost'/>"))
+        #expect(password.room.subscribers[dave] == nil)
+    }
 }
