@@ -34,6 +34,11 @@ extension Room {
             if let password = configuration.password {
                 x.append(XMLElement("password", namespace: MUCNamespace.user, text: password))
             }
+            if invitationsSent[invitee.bare] == nil && invitationsSent.count >= Self.maximumPendingInvitations,
+               let oldest = invitationsSent.keys.first {
+                invitationsSent[oldest] = nil
+            }
+            invitationsSent[invitee.bare, default: []].insert(message.from)
             var stanza = XMLElement.stanza("message", from: jid, to: invitee, id: message.id)
             stanza.append(x)
             stanza.append(XMLElement(
@@ -43,13 +48,25 @@ extension Room {
         }
     }
 
-    /// The invitee declines: the room passes it on to the inviter.
-    func decline(_ message: Message, user: XMLElement, effects: inout RoomEffects) {
+    static let maximumPendingInvitations = 1000
+
+    /// The invitee declines: the room passes it on to the inviter — only to
+    /// someone who did invite it, so a decline cannot carry text to anyone.
+    mutating func decline(_ message: Message, user: XMLElement, effects: inout RoomEffects) {
         guard let decline = user.child("decline", namespace: MUCNamespace.user),
               let rawTo = decline[attribute: "to"], let inviter = try? JID(rawTo) else {
             effects.send(StanzaError(.badRequest, text: "a decline needs a valid 'to'").reply(to: message.element))
             return
         }
+        let invitee = message.from.bare
+        guard let inviters = invitationsSent[invitee],
+              let invitation = inviters.first(where: { $0 == inviter || $0.bare == inviter }) else {
+            effects.send(StanzaError(.notAcceptable, text: "\(inviter) did not invite you to this room")
+                .reply(to: message.element))
+            return
+        }
+        invitationsSent[invitee]?.remove(invitation)
+        if invitationsSent[invitee]?.isEmpty == true { invitationsSent[invitee] = nil }
         var forwarded = XMLElement("decline", namespace: MUCNamespace.user, attributes: ["from": message.from.bare.description])
         if let reason = decline.child("reason", namespace: MUCNamespace.user)?.text {
             forwarded.append(XMLElement("reason", namespace: MUCNamespace.user, text: reason))

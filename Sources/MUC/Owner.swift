@@ -55,6 +55,7 @@ extension Room {
     /// and tells the occupants what changed (§10.2.1: 104, 170–173).
     private mutating func applyConfiguration(_ form: DataForm, context: RoomContext, effects: inout RoomEffects) throws(StanzaError) {
         let submission = try configuration.applying(form)
+        try checkConfigurationLimits(submission.configuration, limits: context.limits)
         let old = configuration
         if let owners = submission.owners, owners.isEmpty {
             throw StanzaError(.conflict, text: "the room must keep at least one owner")

@@ -21,6 +21,9 @@ public struct Room: Sendable {
     /// Queries relayed between occupants, by the id they were sent with, oldest first in `relayOrder`.
     var relayedIQs: [String: RelayedIQ] = [:]
     var relayOrder: [String] = []
+    /// Invitations not yet declined: invitee (bare JID) → who invited it. Only
+    /// these inviters may be sent a decline, so a room is no relay to anyone.
+    var invitationsSent: [JID: Set<JID>] = [:]
     /// Secret used to derive occupant ids (XEP-0421), fixed per room.
     public let occupantIDSalt: String
 
@@ -152,14 +155,17 @@ public struct RoomContext {
     public var makeOccupantID: (String, JID) -> String
     /// Bare JIDs of service administrators, who act as owners of every room.
     public var serviceAdmins: Set<JID>
+    /// What a client may put in a room (sizes, counts).
+    public var limits: RoomLimits
 
     public init(
         now: Double, makeStanzaID: @escaping () -> String, makeOccupantID: @escaping (String, JID) -> String,
-        serviceAdmins: Set<JID> = []
+        serviceAdmins: Set<JID> = [], limits: RoomLimits = RoomLimits()
     ) {
         self.now = now
         self.makeStanzaID = makeStanzaID
         self.makeOccupantID = makeOccupantID
         self.serviceAdmins = serviceAdmins
+        self.limits = limits
     }
 }

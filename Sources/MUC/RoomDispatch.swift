@@ -6,6 +6,10 @@ import XMPPCore
 extension Room {
     public mutating func handle(_ stanza: Stanza, context: RoomContext) -> RoomEffects {
         var effects = RoomEffects()
+        if let violation = limitViolation(stanza, limits: context.limits) {
+            if stanza.acceptsErrorReply { effects.send(violation.reply(to: stanza.element)) }
+            return effects
+        }
         switch stanza {
         case .presence(let presence):
             handlePresence(presence, context: context, effects: &effects)

@@ -1,5 +1,6 @@
 import Component
 import Foundation
+import MUC
 import TOMLKit
 import XMLStream
 import XMPPCore
@@ -36,6 +37,7 @@ public enum ConfigurationLoader {
         let serviceTable = try top.optionalTable("service")
         let archiveTable = try top.optionalTable("archive")
         let alertsTable = try top.optionalTable("alerts")
+        let limitsTable = try top.optionalTable("limits")
         try top.rejectUnknownKeys()
 
         let component = try readComponent(&componentTable, baseDirectory: baseDirectory)
@@ -64,10 +66,28 @@ public enum ConfigurationLoader {
             alerts.maxKeywordsPerUser = try alertsTable.optionalInt("max_keywords_per_user", in: 1...100_000) ?? 100
             try alertsTable.rejectUnknownKeys()
         }
+        var limits = RoomLimits()
+        if var limitsTable {
+            try readLimits(&limitsTable, into: &limits)
+            try limitsTable.rejectUnknownKeys()
+        }
         return ParleyConfiguration(
             component: component,
             storage: StorageConfiguration(databasePath: absolute(database, base: baseDirectory)),
-            service: service, archive: archive, alerts: alerts)
+            service: service, archive: archive, alerts: alerts, limits: limits)
+    }
+
+    /// `[limits]`: every key optional, `0` turns a limit off.
+    private static func readLimits(_ table: inout TableReader, into limits: inout RoomLimits) throws(ConfigurationError) {
+        let bytes = 0...(64 * 1024 * 1024)
+        limits.nickBytes = try table.optionalInt("nick_bytes", in: 0...1023) ?? limits.nickBytes
+        limits.statusBytes = try table.optionalInt("status_bytes", in: bytes) ?? limits.statusBytes
+        limits.presencePayloadBytes = try table.optionalInt("presence_payload_bytes", in: bytes) ?? limits.presencePayloadBytes
+        limits.subjectBytes = try table.optionalInt("subject_bytes", in: bytes) ?? limits.subjectBytes
+        limits.bodyBytes = try table.optionalInt("body_bytes", in: bytes) ?? limits.bodyBytes
+        limits.roomNameBytes = try table.optionalInt("room_name_bytes", in: bytes) ?? limits.roomNameBytes
+        limits.roomDescriptionBytes = try table.optionalInt("room_description_bytes", in: bytes) ?? limits.roomDescriptionBytes
+        limits.invitationsPerMessage = try table.optionalInt("invitations_per_message", in: 0...1000) ?? limits.invitationsPerMessage
     }
 
     private static func readComponent(

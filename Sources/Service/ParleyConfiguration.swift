@@ -1,4 +1,5 @@
 import Component
+import MUC
 import XMLStream
 
 /// Everything `parley run` needs, read and checked from the TOML file before anything starts.
@@ -8,16 +9,20 @@ public struct ParleyConfiguration: Sendable, Hashable {
     public var service: ServiceConfiguration
     public var archive: ArchiveConfiguration
     public var alerts: AlertsConfiguration
+    /// `[limits]`: what a client may put in a room.
+    public var limits: RoomLimits
 
     public init(
         component: ComponentConfiguration, storage: StorageConfiguration, service: ServiceConfiguration,
-        archive: ArchiveConfiguration = ArchiveConfiguration(), alerts: AlertsConfiguration = AlertsConfiguration()
+        archive: ArchiveConfiguration = ArchiveConfiguration(), alerts: AlertsConfiguration = AlertsConfiguration(),
+        limits: RoomLimits = RoomLimits()
     ) {
         self.component = component
         self.storage = storage
         self.service = service
         self.archive = archive
         self.alerts = alerts
+        self.limits = limits
     }
 }
 

@@ -16,13 +16,17 @@ public actor RoomHost {
     private let store: any RoomStore
     private let alerts: AlertService?
     private let logger: Logger
+    private let limits: RoomLimits
     private var rooms: [JID: Room] = [:]
     private var createdAt: [JID: Double] = [:]
 
-    public init(domain: JID, store: any RoomStore, alerts: AlertService? = nil, logger: Logger) {
+    public init(
+        domain: JID, store: any RoomStore, alerts: AlertService? = nil, limits: RoomLimits = RoomLimits(), logger: Logger
+    ) {
         self.domain = domain
         self.store = store
         self.alerts = alerts
+        self.limits = limits
         self.logger = logger
     }
 
@@ -132,7 +136,8 @@ public actor RoomHost {
     private func makeContext(now: Double) -> RoomContext {
         RoomContext(
             now: now, makeStanzaID: { [self] in self.randomTokenNonisolated() },
-            makeOccupantID: { salt, jid in String(Digest.sha256Hex(salt + jid.description).prefix(32)) })
+            makeOccupantID: { salt, jid in String(Digest.sha256Hex(salt + jid.description).prefix(32)) },
+            limits: limits)
     }
 
     /// Alerts for newly archived messages, to the subscribers the room lets read them now.

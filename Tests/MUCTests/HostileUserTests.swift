@@ -132,4 +132,67 @@ struct HostileUserTests {
         password.send(ModerationTests.admin("alice@localhost/phone", "<item affiliation='none' jid='dave@localhost'/>"))
         #expect(password.room.subscribers[dave] == nil)
     }
+
+    @Test("every size a client controls has a limit, refused with a text that names it")
+    func limits() throws {
+        var driver = OccupantTests.twoInRoom()
+        let longNick = String(repeating: "n", count: 200)
+        #expect(driver.join("eve@localhost/x", as: longNick).stanzas.first?.stanzaError?.condition == .notAcceptable)
+        #expect(driver.room.occupant(nick: longNick) == nil)
+        let status = String(repeating: "s", count: 2000)
+        let longStatus = driver.send("<presence from='bob@localhost/pc' to='\(Self.room)/Bob'><status>\(status)</status></presence>")
+        #expect(longStatus.stanzas.first?.stanzaError?.condition == .policyViolation)
+        let body = String(repeating: "b", count: 70_000)
+        let longBody = driver.send("<message from='bob@localhost/pc' to='\(Self.room)' type='groupchat'><body>\(body)</body></message>")
+        let refusal = try #require(longBody.stanzas.first?.stanzaError)
+        #expect(refusal.condition == .policyViolation)
+        #expect(refusal.text?.contains("65536 bytes") == true)
+        #expect(longBody.archive.isEmpty)
+        // Bytes, not characters: 3,000 combining marks on one letter are one character of 6,001 bytes.
+        let marks = "e" + String(repeating: "\u{301}", count: 3000)
+        #expect(marks.count == 1)
+        let subject = driver.send("<message from='alice@localhost/phone' to='\(Self.room)' type='groupchat'><subject>\(marks)</subject></message>")
+        #expect(subject.stanzas.first?.stanzaError?.condition == .policyViolation)
+        let invites = (0..<6).map { "<invite to='u\($0)@elsewhere.example'/>" }.joined()
+        let relay = driver.send("<message from='bob@localhost/pc' to='\(Self.room)'><x xmlns='http://jabber.org/protocol/muc#user'>\(invites)</x></message>")
+        #expect(relay.stanzas.count == 1)
+        #expect(relay.stanzas.first?.stanzaError?.condition == .policyViolation)
+        let name = String(repeating: "r", count: 300)
+        let form = driver.send("""
+            <iq from='alice@localhost/phone' to='\(Self.room)' type='set' id='c'><query xmlns='http://jabber.org/protocol/muc#owner'>\
+            <x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_roomname'><value>\(name)</value></field></x></query></iq>
+            """)
+        #expect(form.stanzas.first?.stanzaError?.condition == .notAcceptable)
+        #expect(driver.room.configuration.name != name)
+
+        var unlimited = RoomLimits()
+        unlimited.bodyBytes = 0
+        var context = driver.context()
+        context.limits = unlimited
+        let stanza = try Stanza(parsing: try #require(XMLStreamParser.parseElement(
+            "<message xmlns='jabber:client' from='bob@localhost/pc' to='\(Self.room)' type='groupchat'><body>\(body)</body></message>")))
+        #expect(driver.room.handle(stanza, context: context).archive.count == 1)
+    }
+
+    @Test("a decline goes only to someone who invited the decliner")
+    func declinesOnlyToInviters() {
+        var driver = OccupantTests.twoInRoom()
+        let stray = driver.send("""
+            <message from='eve@localhost/x' to='\(Self.room)'><x xmlns='http://jabber.org/protocol/muc#user'>\
+            <decline to='victim@elsewhere.example'><reason>buy cheap watches</reason></decline></x></message>
+            """)
+        #expect(stray.stanzas.count == 1)
+        #expect(stray.stanzas.first?.stanzaError?.condition == .notAcceptable)
+        driver.send("<message from='bob@localhost/pc' to='\(Self.room)'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@localhost'/></x></message>")
+        let declined = driver.send("""
+            <message from='carol@localhost/x' to='\(Self.room)'><x xmlns='http://jabber.org/protocol/muc#user'>\
+            <decline to='bob@localhost'/></x></message>
+            """)
+        #expect(declined.stanzas(to: "bob@localhost").count == 1)
+        // Once: the invitation is answered.
+        #expect(driver.send("""
+            <message from='carol@localhost/x' to='\(Self.room)'><x xmlns='http://jabber.org/protocol/muc#user'>\
+            <decline to='bob@localhost'/></x></message>
+            """).stanzas.first?.stanzaError?.condition == .notAcceptable)
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MUC
 import Service
 import Testing
 
@@ -127,5 +128,19 @@ struct ConfigurationLoaderTests {
     @Test("an unreadable file is a configuration error, not a crash")
     func unreadable() {
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(path: "/nonexistent/parley.toml") }
+    }
+
+    @Test("[limits]: each key optional, 0 turns a limit off, unknown keys and bad values name the key")
+    func limits() throws {
+        #expect(try parse(Self.valid).limits == RoomLimits())
+        let configuration = try parse(Self.valid + "\n[limits]\nbody_bytes = 0\nnick_bytes = 32\ninvitations_per_message = 2\n")
+        #expect(configuration.limits.bodyBytes == 0)
+        #expect(configuration.limits.nickBytes == 32)
+        #expect(configuration.limits.invitationsPerMessage == 2)
+        #expect(configuration.limits.subjectBytes == RoomLimits().subjectBytes)
+        #expect(error(Self.valid + "\n[limits]\nbody_byte = 10\n")?.key == "limits.body_byte")
+        #expect(error(Self.valid + "\n[limits]\nnick_bytes = 5000\n")?.key == "limits.nick_bytes")
+        #expect(try parse(Self.valid.replacingOccurrences(of: "secret = \"s3cret\"", with: "secret = \"s3cret\"\nlink_check_seconds = 5"))
+            .component.tickInterval == .seconds(5))
     }
 }

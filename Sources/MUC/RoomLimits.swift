@@ -1,0 +1,75 @@
+import XMLStream
+import XMPPCore
+
+/// How much of a room's traffic a client controls, in UTF-8 bytes or counts;
+/// past a limit the stanza is refused with a text that names it. `0` turns a
+/// limit off. Set under `[limits]` (Docs/configuration.md).
+public struct RoomLimits: Sendable, Hashable {
+    public var nickBytes = 128
+    public var statusBytes = 1024
+    /// Everything a presence carries besides the MUC elements (show, status, caps, avatar hash…).
+    public var presencePayloadBytes = 16 * 1024
+    public var subjectBytes = 4096
+    public var bodyBytes = 64 * 1024
+    public var roomNameBytes = 256
+    public var roomDescriptionBytes = 4096
+    public var invitationsPerMessage = 5
+
+    public init() {}
+
+    static func exceeds(_ size: Int, _ limit: Int) -> Bool {
+        limit > 0 && size > limit
+    }
+}
+
+/// The checks, made once at the room's door, before any feature sees the stanza.
+extension Room {
+    /// Nil when the stanza is within every limit; otherwise the error to refuse it with.
+    func limitViolation(_ stanza: Stanza, limits: RoomLimits) -> StanzaError? {
+        switch stanza {
+        case .presence(let presence):
+            guard presence.type == .available else { return nil }
+            if let nick = presence.to.resourcepart, RoomLimits.exceeds(nick.utf8.count, limits.nickBytes) {
+                // XEP-0045 §7.2.9: a nick the service's policy does not allow.
+                return StanzaError(.notAcceptable, text: "nicks are limited to \(limits.nickBytes) bytes")
+            }
+            if let status = presence.status, RoomLimits.exceeds(status.utf8.count, limits.statusBytes) {
+                return StanzaError(.policyViolation, text: "a status is limited to \(limits.statusBytes) bytes")
+            }
+            if limits.presencePayloadBytes > 0 {
+                let size = Self.payload(of: presence.element).reduce(0) { size, node in
+                    if case .element(let child) = node { return size + child.approximateSize(upTo: limits.presencePayloadBytes) }
+                    return size
+                }
+                if size > limits.presencePayloadBytes {
+                    return StanzaError(.policyViolation, text: "a presence may carry at most \(limits.presencePayloadBytes) bytes")
+                }
+            }
+        case .message(let message):
+            guard message.type != .error else { return nil }
+            if let body = message.body, RoomLimits.exceeds(body.utf8.count, limits.bodyBytes) {
+                return StanzaError(.policyViolation, text: "a message body is limited to \(limits.bodyBytes) bytes")
+            }
+            if let subject = message.subject, RoomLimits.exceeds(subject.utf8.count, limits.subjectBytes) {
+                return StanzaError(.policyViolation, text: "a subject is limited to \(limits.subjectBytes) bytes")
+            }
+            if let user = message.element.child("x", namespace: MUCNamespace.user),
+               RoomLimits.exceeds(user.children("invite", namespace: MUCNamespace.user).count, limits.invitationsPerMessage) {
+                return StanzaError(.policyViolation, text: "at most \(limits.invitationsPerMessage) invitations per message")
+            }
+        case .iq:
+            return nil
+        }
+        return nil
+    }
+
+    /// §10.2: the configuration form's free text fields.
+    func checkConfigurationLimits(_ configuration: RoomConfiguration, limits: RoomLimits) throws(StanzaError) {
+        if RoomLimits.exceeds(configuration.name.utf8.count, limits.roomNameBytes) {
+            throw StanzaError(.notAcceptable, text: "a room name is limited to \(limits.roomNameBytes) bytes")
+        }
+        if RoomLimits.exceeds(configuration.description.utf8.count, limits.roomDescriptionBytes) {
+            throw StanzaError(.notAcceptable, text: "a room description is limited to \(limits.roomDescriptionBytes) bytes")
+        }
+    }
+}
