@@ -1,6 +1,7 @@
 import Component
 import Foundation
 import MUC
+import Storage
 import TOMLKit
 import XMLStream
 import XMPPCore
@@ -47,6 +48,13 @@ public enum ConfigurationLoader {
         guard !database.isEmpty else {
             throw storageTable.error("database", "must not be empty")
         }
+        var durability = Durability.power
+        if let raw = try storageTable.optionalString("durability") {
+            guard let value = Durability(rawValue: raw) else {
+                throw storageTable.error("durability", "expected \"power\" or \"crash\", got \"\(raw)\"")
+            }
+            durability = value
+        }
         try storageTable.rejectUnknownKeys()
 
         var service = ServiceConfiguration()
@@ -73,7 +81,7 @@ public enum ConfigurationLoader {
         }
         return ParleyConfiguration(
             component: component,
-            storage: StorageConfiguration(databasePath: absolute(database, base: baseDirectory)),
+            storage: StorageConfiguration(databasePath: absolute(database, base: baseDirectory), durability: durability),
             service: service, archive: archive, alerts: alerts, limits: limits)
     }
 

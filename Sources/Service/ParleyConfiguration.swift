@@ -1,5 +1,6 @@
 import Component
 import MUC
+import Storage
 import XMLStream
 
 /// Everything `parley run` needs, read and checked from the TOML file before anything starts.
@@ -53,9 +54,12 @@ public struct StorageConfiguration: Sendable, Hashable {
     /// Absolute path of the SQLite database (relative paths in the file are
     /// resolved against the file's own directory).
     public var databasePath: String
+    /// `durability`: what a commit survives before it is acknowledged.
+    public var durability: Durability
 
-    public init(databasePath: String) {
+    public init(databasePath: String, durability: Durability = .power) {
         self.databasePath = databasePath
+        self.durability = durability
     }
 }
 

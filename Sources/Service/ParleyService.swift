@@ -37,7 +37,7 @@ public struct ParleyService: Sendable {
         lock = try DatabaseLock(database: configuration.storage.databasePath)
         defer { withExtendedLifetime(lock) {} }
         do {
-            store = try SQLiteRoomStore(path: configuration.storage.databasePath)
+            store = try SQLiteRoomStore(path: configuration.storage.databasePath, durability: configuration.storage.durability)
         } catch {
             throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
         }

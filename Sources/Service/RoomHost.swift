@@ -107,6 +107,7 @@ public actor RoomHost {
         }
 
         let context = makeContext(now: now)
+        let before = rooms[roomJID]
         let effects = room.handle(stanza, context: context)
 
         // Nobody hears of a message before it is in the archive: the rows join
@@ -117,7 +118,17 @@ public actor RoomHost {
             ticket = nextTicket
             pending.append((nextTicket, effects.archive))
         }
-        await keep(room, effects: effects, now: now)
+        if let failure = await keep(room, effects: effects, now: now) {
+            // Acknowledged means durable: a change the store refused is undone and
+            // refused, so that nobody is told of a ban or a configuration that a
+            // restart would forget. What this stanza archived is withdrawn with it.
+            rooms[roomJID] = before
+            if let ticket { pending.removeAll { $0.ticket == ticket } }
+            let error = failure.isFull
+                ? StanzaError(.resourceConstraint, type: .wait, text: "the service's storage is full")
+                : StanzaError(.internalServerError, type: .wait, text: "the change could not be stored")
+            return Processed(outbound: refusal(stanza, error).map(Outbound.stanza))
+        }
         var outbound = await expand(effects.outputs, room: room)
         if !effects.archive.isEmpty {
             outbound += await keywordAlerts(for: effects.archive, in: room, context: context)
@@ -212,16 +223,18 @@ public actor RoomHost {
     }
 
     /// Saves what changed, then keeps the room in memory only while someone is in it.
-    private func keep(_ room: Room, effects: RoomEffects, now: Double) async {
+    /// Saves what changed and keeps the room in memory or lets it hibernate;
+    /// returns the store's error when the change could not be saved (the room is then left as it was).
+    private func keep(_ room: Room, effects: RoomEffects, now: Double) async -> StorageError? {
         let jid = room.jid
         if effects.destroyed || effects.roomChanged { await flushPending() }
-        do {
+        do throws(StorageError) {
             if effects.destroyed {
+                try await store.deleteRoom(jid)
                 rooms[jid] = nil
                 createdAt[jid] = nil
-                try await store.deleteRoom(jid)
                 logger.info("room \(jid) destroyed")
-                return
+                return nil
             }
             if effects.roomChanged && !room.isLocked {
                 if room.configuration.isPersistent {
@@ -232,6 +245,7 @@ public actor RoomHost {
             }
         } catch {
             logger.error("cannot save room \(jid): \(error)")
+            return error
         }
         if room.isEmpty {
             // Persistent rooms hibernate in the store; others (and never-configured ones) are gone.
@@ -240,6 +254,7 @@ public actor RoomHost {
         } else {
             rooms[jid] = room
         }
+        return nil
     }
 
     /// Turns the room's outputs into stanzas, reading history from the archive where asked.

@@ -7,11 +7,24 @@ public actor InMemoryRoomStore: RoomStore {
     private var archive: [JID: [ArchivedMessage]] = [:]
     private var alerts: [String: StoredAlertSubscription] = [:]
 
+    /// While set, saving or deleting a room fails with this error (tests of what a failed store means).
+    private var roomWriteFailure: StorageError?
+
     public init() {}
 
+    public func failRoomWrites(with error: StorageError?) { roomWriteFailure = error }
+
     public func loadRoom(_ jid: JID) -> RoomRecord? { rooms[jid] }
-    public func saveRoom(_ record: RoomRecord) { rooms[record.jid] = record }
-    public func deleteRoom(_ jid: JID) { rooms[jid] = nil }
+
+    public func saveRoom(_ record: RoomRecord) throws(StorageError) {
+        if let roomWriteFailure { throw roomWriteFailure }
+        rooms[record.jid] = record
+    }
+
+    public func deleteRoom(_ jid: JID) throws(StorageError) {
+        if let roomWriteFailure { throw roomWriteFailure }
+        rooms[jid] = nil
+    }
 
     public func publicRooms() -> [RoomListing] {
         rooms.values.filter(\.configuration.isPublic).map { RoomListing(jid: $0.jid, name: $0.configuration.name) }

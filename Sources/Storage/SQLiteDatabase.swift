@@ -11,6 +11,17 @@ public struct StorageError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "SQLite error \(code): \(message)" }
+
+    /// The disk (or the database's size limit) is full: worth saying to a client as `resource-constraint`.
+    public var isFull: Bool { code & 0xff == SQLITE_FULL }
+}
+
+/// How far a commit must have gone before it counts (`[storage] durability`).
+public enum Durability: String, Sendable, Hashable, CaseIterable {
+    /// `synchronous=FULL`: a committed row survives a power cut (the WAL is synced at every commit).
+    case power
+    /// `synchronous=NORMAL`: a committed row survives the process being killed, not a power cut.
+    case crash
 }
 
 /// A value bound to or read from a statement.
@@ -30,7 +41,7 @@ public final class SQLiteDatabase {
 
     /// Opens (creating if needed) the database in WAL mode: readers never
     /// block the writer, and a commit survives the process being killed.
-    public init(path: String, readOnly: Bool = false) throws(StorageError) {
+    public init(path: String, readOnly: Bool = false, durability: Durability = .power) throws(StorageError) {
         var handle: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         let status = sqlite3_open_v2(path, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
@@ -44,9 +55,10 @@ public final class SQLiteDatabase {
         sqlite3_busy_timeout(handle, 5000)
         if !readOnly {
             try execute("PRAGMA journal_mode = WAL")
-            // In WAL mode NORMAL still keeps every commit across a crash of the
-            // process; only a power loss can cost the last transactions.
-            try execute("PRAGMA synchronous = NORMAL")
+            // FULL syncs the WAL at every commit, so an acknowledged message survives a power
+            // cut; group commit keeps that to one sync per batch. NORMAL still keeps every
+            // commit across a crash of the process; only a power loss can cost the last ones.
+            try execute(durability == .power ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
         }
         try execute("PRAGMA foreign_keys = ON")
     }

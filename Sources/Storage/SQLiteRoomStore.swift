@@ -7,8 +7,8 @@ import XMPPCore
 public actor SQLiteRoomStore: RoomStore {
     let database: SQLiteDatabase
 
-    public init(path: String) throws(StorageError) {
-        database = try SQLiteDatabase(path: path)
+    public init(path: String, durability: Durability = .power) throws(StorageError) {
+        database = try SQLiteDatabase(path: path, durability: durability)
         try Schema.migrate(database)
     }
 

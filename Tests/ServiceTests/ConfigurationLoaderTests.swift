@@ -1,6 +1,7 @@
 import Foundation
 import MUC
 import Service
+import Storage
 import Testing
 
 @Suite("Configuration loading")
@@ -142,5 +143,13 @@ struct ConfigurationLoaderTests {
         #expect(error(Self.valid + "\n[limits]\nnick_bytes = 5000\n")?.key == "limits.nick_bytes")
         #expect(try parse(Self.valid.replacingOccurrences(of: "secret = \"s3cret\"", with: "secret = \"s3cret\"\nlink_check_seconds = 5"))
             .component.tickInterval == .seconds(5))
+    }
+
+    @Test("[storage] durability: power by default, crash on request, anything else names the key")
+    func durability() throws {
+        #expect(try parse(Self.valid).storage.durability == .power)
+        let crash = Self.valid.replacingOccurrences(of: "database = \"var/parley.sqlite\"", with: "database = \"var/parley.sqlite\"\ndurability = \"crash\"")
+        #expect(try parse(crash).storage.durability == .crash)
+        #expect(error(crash.replacingOccurrences(of: "\"crash\"", with: "\"fast\""))?.key == "storage.durability")
     }
 }
