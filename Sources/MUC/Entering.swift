@@ -34,7 +34,7 @@ extension Room {
             }
         }
         let existing = index(ofNick: nick)
-        if let existing, occupants[existing].bareJID != bareJID {
+        if nickHeldByOther(nick, than: bareJID) {
             // §7.2.9: the nick belongs to someone else.
             return refuse(StanzaError(.conflict, text: "that nick is in use"))
         }

@@ -4,7 +4,11 @@ import XMPPCore
 /// Someone in a room under a nick (XEP-0045 §4.1): one user (bare JID), one or
 /// more of that user's sessions (full JIDs), one role.
 public struct Occupant: Sendable, Hashable {
-    public var nick: String
+    public var nick: String {
+        didSet { nickKey = Nickname.key(nick) }
+    }
+    /// The nick as nicks are compared (`Nickname.key`), kept with it.
+    public private(set) var nickKey: String
     public var bareJID: JID
     /// Every session that joined with this nick, in joining order.
     public var sessions: [JID]
@@ -15,6 +19,7 @@ public struct Occupant: Sendable, Hashable {
 
     public init(nick: String, bareJID: JID, sessions: [JID], role: Role, presencePayload: [XMLNode] = []) {
         self.nick = nick
+        self.nickKey = Nickname.key(nick)
         self.bareJID = bareJID
         self.sessions = sessions
         self.role = role

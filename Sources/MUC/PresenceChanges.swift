@@ -16,7 +16,7 @@ extension Room {
         _ presence: Presence, occupantIndex: Int, newNick: String, context: RoomContext, effects: inout RoomEffects
     ) {
         let occupant = occupants[occupantIndex]
-        if let other = index(ofNick: newNick), occupants[other].bareJID != occupant.bareJID {
+        if nickHeldByOther(newNick, than: occupant.bareJID) {
             effects.send(StanzaError(.conflict, text: "that nick is in use").reply(to: presence.element))
             return
         }

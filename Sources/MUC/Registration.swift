@@ -45,6 +45,7 @@ extension Room {
         guard let nick = try? jid.withResource(rawNick).resourcepart else {
             throw StanzaError(.notAcceptable, text: "'\(rawNick)' cannot be a nick")
         }
+        if let problem = Nickname.problem(nick) { throw StanzaError(.notAcceptable, text: problem) }
         let affiliation = effectiveAffiliation(of: user, context: context)
         guard affiliation != .outcast else { throw StanzaError(.forbidden, text: "you are banned from this room") }
         if configuration.isMembersOnly && affiliation < .member {
@@ -58,7 +59,7 @@ extension Room {
                 text: isLocked ? "this room is not open yet" : "enter the room with its password before registering")
         }
         if nickReserved(nick, except: user)
-            || occupants.contains(where: { $0.nick == nick && $0.bareJID != user }) {
+            || nickHeldByOther(nick, than: user) {
             throw StanzaError(.conflict, text: "that nick is taken")
         }
         registeredNicks[user] = nick

@@ -61,6 +61,12 @@ public struct Room: Sendable {
         occupants.firstIndex { $0.nick == nick }
     }
 
+    /// An occupant of another user whose nick is the same as `nick` once compared the RFC 8266 way.
+    func nickHeldByOther(_ nick: String, than user: JID) -> Bool {
+        let key = Nickname.key(nick)
+        return occupants.contains { $0.nickKey == key && $0.bareJID != user }
+    }
+
     func index(ofSession session: JID) -> Int? {
         occupants.firstIndex { $0.sessions.contains(session) }
     }
@@ -76,8 +82,9 @@ public struct Room: Sendable {
     /// Whether `nick` belongs to a user other than `user`: registered to them
     /// (XEP-0045 §7.10) or the nick they follow the room under (MucSub).
     func nickReserved(_ nick: String, except user: JID) -> Bool {
-        registeredNicks.contains { $0.value == nick && $0.key != user }
-            || subscribers.contains { $0.value.nick == nick && $0.key != user }
+        let key = Nickname.key(nick)
+        return registeredNicks.contains { $0.key != user && Nickname.key($0.value) == key }
+            || subscribers.contains { $0.key != user && Nickname.key($0.value.nick) == key }
     }
 
     /// Every session in the room: where a room-wide stanza goes.

@@ -29,9 +29,14 @@ extension Room {
         switch stanza {
         case .presence(let presence):
             guard presence.type == .available else { return nil }
-            if let nick = presence.to.resourcepart, RoomLimits.exceeds(nick.utf8.count, limits.nickBytes) {
+            if let nick = presence.to.resourcepart {
                 // XEP-0045 §7.2.9: a nick the service's policy does not allow.
-                return StanzaError(.notAcceptable, text: "nicks are limited to \(limits.nickBytes) bytes")
+                if RoomLimits.exceeds(nick.utf8.count, limits.nickBytes) {
+                    return StanzaError(.notAcceptable, text: "nicks are limited to \(limits.nickBytes) bytes")
+                }
+                if let problem = Nickname.problem(nick) {
+                    return StanzaError(.notAcceptable, text: problem)
+                }
             }
             if let status = presence.status, RoomLimits.exceeds(status.utf8.count, limits.statusBytes) {
                 return StanzaError(.policyViolation, text: "a status is limited to \(limits.statusBytes) bytes")

@@ -50,6 +50,7 @@ extension Room {
                   let nick = try? jid.withResource(rawNick).resourcepart else {
                 throw StanzaError(.badRequest, text: "a subscription needs a valid nick")
             }
+            if let problem = Nickname.problem(nick) { throw StanzaError(.notAcceptable, text: problem) }
             try checkSubscriptionAccess(user, nick: nick, password: payload[attribute: "password"], context: context)
             var nodes = Set(payload.children("event", namespace: MucSubNode.namespace).compactMap { $0[attribute: "node"] })
                 .intersection(MucSubNode.all)
@@ -100,8 +101,7 @@ extension Room {
         if let required = configuration.password, affiliation < .member, password != required {
             throw StanzaError(.notAuthorized, text: password == nil ? "a password is required" : "wrong password")
         }
-        let heldByOther = occupants.contains { $0.nick == nick && $0.bareJID != user }
-            || nickReserved(nick, except: user)
+        let heldByOther = nickHeldByOther(nick, than: user) || nickReserved(nick, except: user)
         if heldByOther { throw StanzaError(.conflict, text: "that nick is in use") }
     }
 

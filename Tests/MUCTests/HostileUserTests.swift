@@ -195,4 +195,24 @@ struct HostileUserTests {
             <decline to='bob@localhost'/></x></message>
             """).stanzas.first?.stanzaError?.condition == .notAcceptable)
     }
+
+    @Test("nicks compare the RFC 8266 way: case, width and spacing do not make a new nick, invisible characters are refused")
+    func impersonation() {
+        var driver = OccupantTests.twoInRoom()
+        for lookalike in ["bob", "BOB", "\u{FF22}\u{FF4F}\u{FF42}", " Bob "] {
+            let refused = driver.join("eve@localhost/x", as: lookalike)
+            #expect(refused.stanzas.first?.stanzaError?.condition == .conflict, "\(lookalike.unicodeScalars.map(\.value))")
+        }
+        for invisible in ["Bob\u{200B}", "B\u{00AD}ob", "Bob\u{2060}", "\u{202E}boB"] {
+            let refused = driver.join("eve@localhost/x", as: invisible)
+            #expect(refused.stanzas.first?.stanzaError?.condition == .notAcceptable, "\(invisible.unicodeScalars.map(\.value))")
+        }
+        // A registered nick is reserved the same way.
+        driver.room.registeredNicks[RoomDriver.jid("carol@localhost")] = "Carol"
+        #expect(driver.join("eve@localhost/x", as: "CAROL").stanzas.first?.stanzaError?.condition == .conflict)
+        // Different nicks are still different, and the nick keeps the user's spelling.
+        #expect(driver.join("eve@localhost/x", as: "Bobby").stanzas.first?.stanzaError == nil)
+        #expect(driver.room.occupant(nick: "Bobby") != nil)
+        #expect(Nickname.key("Ｂｏｂ  Smith") == "bob smith")
+    }
 }
