@@ -4,7 +4,12 @@
 # accounts alice, bob and carol (password "parley") if they do not exist yet, prints how
 # to connect a client, and stays in the foreground until Ctrl-C or SIGTERM, then stops both.
 #
-# Data (accounts, rooms, archive) and logs persist in <repo>/var/demo across runs.
+# Prosody offers STARTTLS (not required) with a self-signed certificate for localhost,
+# made with openssl on the first run (<run dir>/certs/localhost.crt and .key) and reused
+# afterwards; the banner prints its SHA-256 fingerprint and how to trust it. SIGHUP to the
+# demo's Prosody reloads its config (mod_posix); SIGHUP to this script stops the demo.
+#
+# Data (accounts, rooms, archive), the certificate and logs persist in <repo>/var/demo.
 #
 # Environment:
 #   BUILD_CONFIG=debug|release   swift build configuration (default: debug)

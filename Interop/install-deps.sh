@@ -2,14 +2,20 @@
 # Installs what Parley's build and its interop harness need on Debian 12 (run as root).
 # Idempotent and quiet when everything is already present.
 #
-#   Debian: libexpat1-dev libssl-dev libsqlite3-dev prosody lua-dbi-sqlite3
+#   Debian: libexpat1-dev libssl-dev libsqlite3-dev prosody lua-dbi-sqlite3 ejabberd
+#           python3-nbxmpp python3-aioxmpp
 #   Python: slixmpp pytest
 #
-# Installing the prosody package may start (or try to start) a system Prosody on the
-# default ports; the harness never uses those ports and leaves that service alone.
+# Installing the prosody or ejabberd package may start (or try to start) a system Prosody
+# or ejabberd on the default ports (5222, 5269, 5280, ...; ejabberd also registers its node
+# with epmd). The harness never uses those ports or that node: its private servers listen on
+# 25222/25347 (Prosody) and 26222/26347/26348 (ejabberd, Erlang distribution without epmd,
+# its own node name and cookie), so whether a system server runs or not does not matter,
+# and the harness neither starts, stops nor touches it.
 set -euo pipefail
 
-DEBIAN_PACKAGES=(libexpat1-dev libssl-dev libsqlite3-dev prosody lua-dbi-sqlite3)
+DEBIAN_PACKAGES=(libexpat1-dev libssl-dev libsqlite3-dev prosody lua-dbi-sqlite3 ejabberd
+                 python3-nbxmpp python3-aioxmpp)
 PYTHON_MODULES=(slixmpp pytest)
 PYTHON="${PYTHON:-python3}"
 

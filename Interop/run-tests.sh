@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Runs Parley's interop tests: a private Prosody on 127.0.0.1 (c2s 25222, component 25347)
-# with the Parley binary attached as rooms.localhost, driven by slixmpp clients.
+# Runs Parley's interop tests: a private XMPP server on 127.0.0.1 with the Parley binary
+# attached as rooms.localhost, driven by slixmpp clients. The server is Prosody 0.12
+# (c2s 25222, component 25347) or, with INTEROP_SERVER=ejabberd, ejabberd 23.01 (c2s 26222,
+# component 26347, Erlang distribution 26348), run as the ejabberd user (so run this as root).
 #
 #   Interop/run-tests.sh [pytest arguments...]     e.g.  -k ping   or   -x
 #
 # Environment:
 #   PARLEY_BIN     the binary to test (default: <repo>/.build/debug/parley); nothing is built here
 #   SKIP_INSTALL=1 do not run Interop/install-deps.sh first
+#   INTEROP_SERVER=prosody|ejabberd   the XMPP server (default prosody)
 #   INTEROP_MUC=parley|prosody|parley,prosody   the MUC services the room tests run against
-#   INTEROP_NO_PARLEY=1   Prosody only (the room tests against its MUC); Parley's tests skip
+#                  (default: both under Prosody, parley under ejabberd)
+#   INTEROP_NO_PARLEY=1   the server only (the room tests against its MUC); Parley's tests skip
 #   INTEROP_RUN_DIR, INTEROP_KEEP_RUN_DIR=1, INTEROP_C2S_PORT, INTEROP_COMPONENT_PORT,
-#   INTEROP_TEST_TIMEOUT: see tests/conftest.py (a failing run always keeps its run directory)
+#   INTEROP_EJABBERD_LOG_LEVEL, INTEROP_TEST_TIMEOUT: see tests/conftest.py (a failing run
+#   always keeps its run directory)
 #
-# Exits with pytest's status. Whatever happens, no Prosody or Parley started here is left
+# Exits with pytest's status. Whatever happens, no server or Parley started here is left
 # running: the harness stops them, and this script kills any that a crashed run left behind.
 set -uo pipefail
 
@@ -24,9 +29,22 @@ if [[ "${SKIP_INSTALL:-0}" != "1" ]]; then
     "$INTEROP_DIR/install-deps.sh" || { echo "run-tests: install-deps.sh failed" >&2; exit 1; }
 fi
 
+INTEROP_SERVER=${INTEROP_SERVER:-prosody}
+case "$INTEROP_SERVER" in
+    prosody) ;;
+    ejabberd)
+        if [[ $(id -u) -ne 0 && $(id -un) != ejabberd ]]; then
+            echo "run-tests: INTEROP_SERVER=ejabberd runs ejabberd as the ejabberd user: run this as root" >&2
+            exit 2
+        fi
+        ;;
+    *) echo "run-tests: INTEROP_SERVER must be prosody or ejabberd, not '$INTEROP_SERVER'" >&2; exit 2 ;;
+esac
+export INTEROP_SERVER
+
 PARLEY_BIN=${PARLEY_BIN:-$REPO_ROOT/.build/debug/parley}
 if [[ "${INTEROP_NO_PARLEY:-0}" == "1" ]]; then
-    echo "run-tests: INTEROP_NO_PARLEY=1: Prosody only; tests that need Parley are skipped" >&2
+    echo "run-tests: INTEROP_NO_PARLEY=1: $INTEROP_SERVER only; tests that need Parley are skipped" >&2
 elif [[ ! -f "$PARLEY_BIN" || ! -x "$PARLEY_BIN" ]]; then
     echo "run-tests: no Parley binary at $PARLEY_BIN" >&2
     echo "run-tests: build it first (swift build in $REPO_ROOT) or set PARLEY_BIN" >&2
@@ -48,8 +66,9 @@ pytest_pid=""
 status=1
 
 # Kill what a run left behind: the harness records each child's PID in <run dir>/*.harness.pid
-# and removes the file once the child has stopped. A PID is only killed if its command line
-# still names this run directory (so a recycled PID is never hit).
+# and removes the file once the child has stopped (for ejabberd: runuser and the Erlang VM,
+# which SIGTERM shuts down cleanly). A PID is only killed if its command line still names
+# this run directory (so a recycled PID is never hit).
 stop_leftovers() {
     local pidfile pid i
     for pidfile in "$INTEROP_RUN_DIR"/*.harness.pid; do

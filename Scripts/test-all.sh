@@ -4,7 +4,9 @@
 #   2. builds Parley and its tests,
 #   3. swift test: unit tests (parser, model, router, configuration) and
 #      component tests (the real component over loopback against a scripted server),
-#   4. the interop suite: a real Prosody with Parley attached, driven by slixmpp clients.
+#   4. the interop suite: a real Prosody with Parley attached, driven by slixmpp clients,
+#   5. the same interop suite with Parley attached to a real ejabberd (run as root: the
+#      harness starts ejabberd as the ejabberd user).
 # Prints each runner's summary and a combined closing line; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,30 +26,64 @@ echo "== swift test (unit and component tests)"
 swift test 2>&1 | tee "$logs/swift-test.log" | grep -E "^✘|^✔ Test run|error:" || true
 swift_status=${PIPESTATUS[0]}
 
-echo "== interop (Prosody + Parley + slixmpp)"
-SKIP_INSTALL=1 Interop/run-tests.sh -q 2>&1 | tee "$logs/interop.log" | tail -25
-interop_status=${PIPESTATUS[0]}
+# pytest's closing summary line of a log, e.g. "3 failed, 240 passed, 9 xfailed in 160.42s".
+pytest_summary() {
+    grep -E "(passed|failed|error|skipped|xfailed|deselected|no tests ran).* in [0-9.]+s" "$1" \
+        | tail -1 | sed -E 's/^=+ //; s/ =+$//'
+}
+# "<passed> <failed>" from that line (errors count as failed).
+pytest_counts() {
+    local summary passed failed
+    summary=$(pytest_summary "$1")
+    passed=$(grep -oE "(^|[ ,])[0-9]+ passed" <<<"$summary" | grep -oE "[0-9]+" | head -1)
+    failed=$(grep -oE "[0-9]+ (failed|errors?)" <<<"$summary" | awk '{ total += $1 } END { print total + 0 }')
+    echo "${passed:-0} ${failed:-0}"
+}
+
+# The interop suite once per XMPP server; each run prints its failures and summary.
+declare -A interop_status interop_passed interop_failed
+interop_servers=(prosody ejabberd)
+for server in "${interop_servers[@]}"; do
+    echo "== interop ($server + Parley + slixmpp)"
+    INTEROP_SERVER=$server SKIP_INSTALL=1 Interop/run-tests.sh -q >"$logs/interop-$server.log" 2>&1
+    interop_status[$server]=$?
+    grep -E "^(FAILED|ERROR) " "$logs/interop-$server.log" | head -40
+    echo "$server: $(pytest_summary "$logs/interop-$server.log" || true) (exit status ${interop_status[$server]})"
+    read -r interop_passed[$server] interop_failed[$server] < <(pytest_counts "$logs/interop-$server.log")
+done
 
 # A combined closing line: Swift Testing reports "Test run with N tests ... passed/failed",
 # pytest "N passed, M failed".
 swift_total=$(grep -oE "Test run with [0-9]+ tests?" "$logs/swift-test.log" | grep -oE "[0-9]+" | tail -1)
-pytest_passed=$(grep -oE "[0-9]+ passed" "$logs/interop.log" | tail -1 | grep -oE "[0-9]+")
-pytest_failed=$(grep -oE "[0-9]+ (failed|errors?)" "$logs/interop.log" | awk '{ total += $1 } END { print total + 0 }')
 swift_total=${swift_total:-0}
-pytest_passed=${pytest_passed:-0}
-pytest_failed=${pytest_failed:-0}
 swift_failed_tests=$(grep -E "^✘ Test .* failed" "$logs/swift-test.log" | grep -v "recorded an issue" | wc -l)
-passed=$((swift_total - swift_failed_tests + pytest_passed))
-failed=$((swift_failed_tests + pytest_failed))
+passed=$((swift_total - swift_failed_tests))
+failed=$swift_failed_tests
+any_failed=0
+[[ $swift_status -ne 0 ]] && any_failed=1
+statuses="swift test exit status: $swift_status"
+for server in "${interop_servers[@]}"; do
+    passed=$((passed + interop_passed[$server]))
+    failed=$((failed + interop_failed[$server]))
+    statuses+="; interop ($server) exit status: ${interop_status[$server]}"
+    [[ ${interop_status[$server]} -ne 0 ]] && any_failed=1
+done
 
-echo "swift test exit status: $swift_status; interop exit status: $interop_status; logs in $logs"
-if [[ $swift_status -ne 0 || $interop_status -ne 0 ]]; then
+echo "$statuses; logs in $logs"
+if [[ $any_failed -ne 0 ]]; then
     [[ $failed -eq 0 ]] && failed=1
     echo "all: $passed passed, $failed failed"
     exit 1
 fi
-if [[ $swift_total -eq 0 || $pytest_passed -eq 0 ]]; then
-    echo "test-all: a test layer ran no test" >&2
+for server in "${interop_servers[@]}"; do
+    if [[ ${interop_passed[$server]} -eq 0 ]]; then
+        echo "test-all: the interop suite ran no test against $server" >&2
+        echo "all: $passed passed, 1 failed"
+        exit 1
+    fi
+done
+if [[ $swift_total -eq 0 ]]; then
+    echo "test-all: swift test ran no test" >&2
     echo "all: $passed passed, 1 failed"
     exit 1
 fi

@@ -1,5 +1,5 @@
-"""Interop harness for Parley: a private Prosody on loopback with Parley attached as
-its external component (XEP-0114), plus slixmpp clients for the tests.
+"""Interop harness for Parley: a private Prosody (or ejabberd) on loopback with Parley
+attached as its external component (XEP-0114), plus slixmpp clients for the tests.
 
 Typical use::
 
@@ -12,6 +12,7 @@ Typical use::
 `python3 -m harness --help` (run from Interop/) offers the same from the command line.
 """
 
+from .ejabberd import EjabberdServer
 from .errors import HarnessError
 from .paths import INTEROP_DIR, REPO_ROOT, default_parley_bin
 from .prosody import ProsodyServer, account_file, write_accounts
@@ -25,6 +26,7 @@ __all__ = [
     "REPO_ROOT",
     "default_parley_bin",
     "ProsodyServer",
+    "EjabberdServer",
     "account_file",
     "write_accounts",
     "ParleyService",

@@ -1,8 +1,10 @@
 """Command line: `python3 -m harness COMMAND` from Interop/.
 
-    up       Prosody (+ Parley unless --no-parley) in a run dir, until Ctrl-C / SIGTERM
+    up       Prosody (+ Parley unless --no-parley) in a run dir, until Ctrl-C / SIGTERM;
+             --server ejabberd: ejabberd instead (ports 26222/26347 unless given; as root)
     demo     the same with the demo's settings: ports 15222/15347, <repo>/var/demo,
-             alice/bob/carol with password "parley"
+             alice/bob/carol with password "parley", STARTTLS with a self-signed
+             certificate (made once, in <run dir>/certs), SIGHUP reloads Prosody
     config   only write the configs and account files into a run dir
     probe    ask a running Prosody whether the component answers
 """
@@ -20,7 +22,8 @@ from pathlib import Path
 from .errors import HarnessError
 from .paths import REPO_ROOT, default_parley_bin
 from .probe import wait_for_component
-from .stack import TEST_ACCOUNTS, Stack, StackSettings, account_password
+from .stack import DEFAULT_PORTS, SERVERS, TEST_ACCOUNTS, Stack, StackSettings, account_password
+from .tls import Certificate, ensure_self_signed
 
 DEMO_DIR = REPO_ROOT / "var" / "demo"
 DEMO_ACCOUNTS = ("alice", "bob", "carol")
@@ -46,12 +49,23 @@ def _add_stack_options(parser: argparse.ArgumentParser, c2s: int, component: int
                         help="seconds to wait for Parley to answer through Prosody")
 
 
+def _add_server_option(parser: argparse.ArgumentParser) -> None:
+    """--server for `up` and `config`; their ports then default to that server's."""
+    parser.add_argument("--server", choices=SERVERS, default="prosody",
+                        help="the XMPP server Parley is attached to (default: prosody; "
+                             "ejabberd runs as the ejabberd user, so run this as root)")
+    parser.set_defaults(c2s_port=None, component_port=None)
+
+
 def _settings(args, run_dir: Path, overwrite_accounts: bool) -> StackSettings:
     users = [u.strip() for u in args.accounts.split(",") if u.strip()]
+    server = getattr(args, "server", "prosody")
+    c2s_port, component_port = DEFAULT_PORTS[server]
     settings = StackSettings(
         run_dir=run_dir.resolve(),
-        c2s_port=args.c2s_port,
-        component_port=args.component_port,
+        server=server,
+        c2s_port=args.c2s_port if args.c2s_port is not None else c2s_port,
+        component_port=args.component_port if args.component_port is not None else component_port,
         accounts={u: args.password if args.password is not None else account_password(u) for u in users},
         overwrite_accounts=overwrite_accounts,
         parley_bin=None if args.no_parley else (args.parley_bin or default_parley_bin()).resolve(),
@@ -93,7 +107,7 @@ def _run_foreground(stack: Stack, banner) -> int:
         banner(stack)
         sys.stdout.flush()
         stack.wait(should_stop=stop.is_set)
-        print("\nStopping Parley and Prosody ...", flush=True)
+        print(f"\nStopping Parley and {stack.server_name} ...", flush=True)
         return 0
     except HarnessError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -104,7 +118,8 @@ def _run_foreground(stack: Stack, banner) -> int:
 
 def _print_up_banner(stack: Stack) -> None:
     s = stack.settings
-    print(f"Prosody listening on 127.0.0.1:{s.c2s_port} (c2s), 127.0.0.1:{s.component_port} (component)")
+    print(f"{stack.server_name} listening on 127.0.0.1:{s.c2s_port} (c2s), "
+          f"127.0.0.1:{s.component_port} (component)")
     if stack.parley is not None:
         print(f"Parley attached as {s.component_domain} ({stack.ready_answer})")
     print(f"Accounts: {', '.join(f'{u}@{s.vhost} / {p}' for u, p in s.accounts.items())}")
@@ -112,7 +127,7 @@ def _print_up_banner(stack: Stack) -> None:
     print("Press Ctrl-C to stop.")
 
 
-def _print_demo_banner(stack: Stack) -> None:
+def _print_demo_banner(stack: Stack, cert: Certificate) -> None:
     s = stack.settings
     users = sorted(s.accounts)
     print()
@@ -120,9 +135,22 @@ def _print_demo_banner(stack: Stack) -> None:
     print(" Parley is running, attached to a private Prosody.")
     print()
     print(f" Log in as {users[0]}@{s.vhost}, password {s.accounts[users[0]]}, "
-          f"server 127.0.0.1 port {s.c2s_port}, no TLS")
+          f"server 127.0.0.1 port {s.c2s_port}")
     print(f"   (also: {', '.join(f'{u}@{s.vhost}' for u in users[1:])}, same password)")
     print(f" Join rooms at {s.component_domain}, e.g. lobby@{s.component_domain}")
+    print()
+    print(" TLS: STARTTLS is offered (plaintext still accepted), with a self-signed")
+    print(f"   certificate for {s.vhost}, "
+          + ("made now" if cert.created else "made on an earlier run and kept") + ":")
+    print(f"   {cert.certificate}")
+    print(f"   SHA-256 {cert.sha256}")
+    print("   Gajim, Conversations: accept it when the client asks, after comparing the")
+    print("     fingerprint. (Conversations on a phone: `adb reverse tcp:15222 tcp:15222`.)")
+    print("   Dino, go-sendxmpp and others that only trust the system store: add it there,")
+    print(f"     cp {cert.certificate} /usr/local/share/ca-certificates/parley-demo.crt"
+          " && update-ca-certificates")
+    print(f"     (go-sendxmpp also takes SSL_CERT_FILE={cert.certificate}).")
+    print("   It is kept until it expires or is deleted, so a client trusts it once.")
     print()
     print(f" Data and logs: {stack.run_dir}")
     print(f"   Parley log:  {stack.parley.log_path if stack.parley else '-'}")
@@ -144,7 +172,15 @@ def cmd_demo(args) -> int:
     settings = _settings(args, run_dir, overwrite_accounts=False)
     if not args.secret:
         settings.component_secret = _persistent_secret(run_dir)
-    return _run_foreground(Stack(settings), _print_demo_banner)
+    stack = Stack(settings)
+    # Demo only: STARTTLS with a self-signed certificate made on the first run, in the
+    # directory Prosody indexes for certificates, and mod_posix, so that SIGHUP reloads
+    # Prosody's config instead of killing it.
+    cert = ensure_self_signed(run_dir / "certs", settings.vhost,
+                              [settings.vhost, settings.component_domain], ["127.0.0.1"])
+    stack.prosody.tls_certificate, stack.prosody.tls_key = cert.certificate, cert.key
+    stack.prosody.posix_signals = True
+    return _run_foreground(stack, lambda running: _print_demo_banner(running, cert))
 
 
 def cmd_config(args) -> int:
@@ -176,6 +212,7 @@ def main(argv=None) -> int:
 
     up = commands.add_parser("up", help="run Prosody and Parley until Ctrl-C")
     _add_stack_options(up, 25222, 25347, TEST_ACCOUNTS, "debug")
+    _add_server_option(up)
     up.set_defaults(func=cmd_up)
 
     demo = commands.add_parser("demo", help="run the demo (ports 15222/15347, var/demo)")
@@ -184,6 +221,7 @@ def main(argv=None) -> int:
 
     config = commands.add_parser("config", help="only write configs and accounts")
     _add_stack_options(config, 25222, 25347, TEST_ACCOUNTS, "debug")
+    _add_server_option(config)
     config.set_defaults(func=cmd_config)
 
     probe = commands.add_parser("probe", help="does the component answer through Prosody?")

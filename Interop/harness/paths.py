@@ -8,6 +8,8 @@ from pathlib import Path
 INTEROP_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = INTEROP_DIR.parent
 PROSODY_TEMPLATE = INTEROP_DIR / "prosody" / "prosody.cfg.lua.in"
+EJABBERD_TEMPLATE = INTEROP_DIR / "ejabberd" / "ejabberd.yml.in"
+EJABBERD_CTL_TEMPLATE = INTEROP_DIR / "ejabberd" / "ejabberdctl.cfg.in"
 
 
 def default_parley_bin() -> Path:

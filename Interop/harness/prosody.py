@@ -98,6 +98,14 @@ class ProsodyServer:
         self.err_path = run_dir / "prosody.err"
         self.stdout_path = run_dir / "prosody.stdout.log"
         self.process: ManagedProcess | None = None
+        # Demo only (`harness demo` sets them; the tests keep plain TCP and Prosody's default
+        # signal handling). A certificate and key for the virtual host: STARTTLS is offered
+        # but not required.
+        self.tls_certificate: Path | None = None
+        self.tls_key: Path | None = None
+        # Load mod_posix (safe with run_as_root): SIGHUP reloads the config instead of
+        # killing Prosody, SIGTERM/SIGINT shut it down cleanly.
+        self.posix_signals = False
 
     def write_config(self) -> Path:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -113,6 +121,9 @@ class ProsodyServer:
             "VHOST": self.vhost,
             "COMPONENT_DOMAIN": self.component_domain,
             "COMPONENT_SECRET": self.component_secret,
+            "TLS_CERTIFICATE": self.tls_certificate or "",
+            "TLS_KEY": self.tls_key or "",
+            "POSIX_SIGNALS": "true" if self.posix_signals else "false",
         }))
         self.config_path.chmod(0o600)  # it holds the component secret
         return self.config_path

@@ -1,8 +1,10 @@
-"""Prosody plus Parley in one run directory, brought up and down together.
+"""An XMPP server (Prosody, or ejabberd with `server="ejabberd"`) plus Parley in one run
+directory, brought up and down together.
 
 Run directory layout::
 
     prosody.cfg.lua   prosody-data/   prosody.log  prosody.err  prosody.stdout.log
+      or: ejabberd.yml  ejabberdctl.cfg  ejabberd-spool/  ejabberd-logs/  ejabberd.stdout.log
     parley.toml       parley.sqlite   parley.log
     *.harness.pid     (PIDs of the running children, removed when they stop)
 """
@@ -13,11 +15,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .ejabberd import EjabberdServer
 from .errors import HarnessError
 from .parley import ParleyService
 from .paths import default_parley_bin
 from .probe import wait_for_component
 from .prosody import ProsodyServer
+
+SERVERS = ("prosody", "ejabberd")
+
+# The ports the tests use by default, one pair per server so that runs never collide
+# (ejabberd also takes the component port + 1 for Erlang distribution).
+DEFAULT_PORTS = {"prosody": (25222, 25347), "ejabberd": (26222, 26347)}
 
 TEST_ACCOUNTS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
 
@@ -42,6 +51,9 @@ class StackSettings:
     prosody_log_level: str = "debug"
     prosody_start_timeout: float = 20.0
     parley_ready_timeout: float = 30.0
+    server: str = "prosody"                 # the XMPP server: "prosody" or "ejabberd"
+    ejabberd_log_level: str = "info"
+    ejabberd_start_timeout: float = 60.0    # includes registering the accounts
 
     @classmethod
     def for_tests(cls, run_dir: Path, users=TEST_ACCOUNTS, **overrides) -> "StackSettings":
@@ -61,16 +73,31 @@ class StackSettings:
 
 
 class Stack:
-    """`with Stack(settings) as stack:` — Prosody up, accounts written, Parley attached."""
+    """`with Stack(settings) as stack:` — the server up, accounts created, Parley attached.
+
+    `stack.server` is a ProsodyServer or an EjabberdServer (same interface); `stack.prosody`
+    is the same object, kept under its old name."""
 
     def __init__(self, settings: StackSettings):
         self.settings = settings
         s = settings
         self.run_dir = s.run_dir
-        self.prosody = ProsodyServer(s.run_dir, s.c2s_port, s.component_port, vhost=s.vhost,
-                                     component_domain=s.component_domain,
-                                     component_secret=s.component_secret,
-                                     log_level=s.prosody_log_level)
+        if s.server == "prosody":
+            self.server = ProsodyServer(s.run_dir, s.c2s_port, s.component_port, vhost=s.vhost,
+                                        component_domain=s.component_domain,
+                                        component_secret=s.component_secret,
+                                        log_level=s.prosody_log_level)
+            self.server_start_timeout = s.prosody_start_timeout
+        elif s.server == "ejabberd":
+            self.server = EjabberdServer(s.run_dir, s.c2s_port, s.component_port, vhost=s.vhost,
+                                         component_domain=s.component_domain,
+                                         component_secret=s.component_secret,
+                                         log_level=s.ejabberd_log_level)
+            self.server_start_timeout = s.ejabberd_start_timeout
+        else:
+            raise HarnessError(f"unknown XMPP server {s.server!r}; known: {', '.join(SERVERS)}")
+        self.server_name = s.server
+        self.prosody = self.server   # the old name
         self.parley = (ParleyService(s.run_dir, s.parley_bin, s.component_domain, s.component_port,
                                      s.component_secret, log_level=s.parley_log_level)
                        if s.parley_bin is not None else None)
@@ -86,8 +113,8 @@ class Stack:
     def write_files(self) -> None:
         """Configs and accounts, without starting anything."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.prosody.write_config()
-        self.prosody.write_accounts(self.settings.accounts, overwrite=self.settings.overwrite_accounts)
+        self.server.write_config()
+        self.server.write_accounts(self.settings.accounts, overwrite=self.settings.overwrite_accounts)
         if self.parley is not None:
             self.parley.write_config()
 
@@ -96,7 +123,7 @@ class Stack:
             self.parley.check_binary()   # fail before starting anything
         self.write_files()
         try:
-            self.prosody.start(timeout=self.settings.prosody_start_timeout)
+            self.server.start(timeout=self.server_start_timeout)
             if self.parley is not None:
                 self.start_parley()
         except BaseException:
@@ -104,7 +131,7 @@ class Stack:
             raise
 
     def start_parley(self) -> None:
-        """Start Parley and wait until it answers at its domain through Prosody."""
+        """Start Parley and wait until it answers at its domain through the server."""
         assert self.parley is not None
         self.parley.start()
         self.wait_until_attached()
@@ -126,22 +153,22 @@ class Stack:
             if self.parley.process is not None and not self.parley.running():
                 parts.append(f"parley exited with status {self.parley.process.returncode()}")
             parts.append(self.parley.describe_logs(lines))
-        parts.append(self.prosody.describe_logs(lines))
+        parts.append(self.server.describe_logs(lines))
         return "\n".join(parts)
 
     def problems(self) -> list[str]:
         """Children that were started and have exited since."""
         found = []
-        for name, service in (("prosody", self.prosody), ("parley", self.parley)):
+        for name, service in ((self.server_name, self.server), ("parley", self.parley)):
             if service is not None and service.process is not None and not service.running():
                 found.append(f"{name} exited with status {service.process.returncode()}")
         return found
 
     def down(self) -> None:
-        """Stop Parley first (so it does not see Prosody vanish), then Prosody."""
+        """Stop Parley first (so it does not see the server vanish), then the server."""
         if self.parley is not None:
             self.parley.stop()
-        self.prosody.stop()
+        self.server.stop()
 
     def wait(self, poll: float = 0.5, should_stop=lambda: False) -> None:
         """Block until should_stop() or a child exits (then raise with the logs)."""

@@ -1,22 +1,30 @@
-"""Interop test session: one private Prosody with Parley attached, shared by all tests,
-plus slixmpp clients for named accounts.
+"""Interop test session: one private XMPP server (Prosody, or ejabberd with
+INTEROP_SERVER=ejabberd) with Parley attached, shared by all tests, plus slixmpp clients
+for named accounts.
 
 Tests may be `async def`: they run on one session-wide asyncio loop (no pytest-asyncio
 needed), each under a deadline (INTEROP_TEST_TIMEOUT, default 60 s).
 
 Environment:
     PARLEY_BIN              Parley binary (default <repo>/.build/debug/parley)
+    INTEROP_SERVER          the XMPP server Parley is attached to: prosody (default) or
+                            ejabberd (the Debian package, run privately as the ejabberd user)
     INTEROP_RUN_DIR         run directory (default: a new temporary directory, removed
                             after a fully passing session unless INTEROP_KEEP_RUN_DIR=1)
-    INTEROP_C2S_PORT        Prosody c2s port (default 25222)
-    INTEROP_COMPONENT_PORT  Prosody component port (default 25347)
-    INTEROP_NO_PARLEY=1     start Prosody only: tests that need Parley (fixture `service`,
+    INTEROP_C2S_PORT        the server's c2s port (default 25222 Prosody, 26222 ejabberd)
+    INTEROP_COMPONENT_PORT  its component port (default 25347 Prosody, 26347 ejabberd;
+                            ejabberd also uses this port + 1 for Erlang distribution)
+    INTEROP_EJABBERD_LOG_LEVEL  ejabberd's loglevel (default info; debug logs every stanza)
+    INTEROP_NO_PARLEY=1     start the server only: tests that need Parley (fixture `service`,
                             `muc` [parley], `restart_parley`) are skipped; for checking the
                             room tests against Prosody's MUC without a working Parley build
     INTEROP_MUC             the MUC services the room tests (test_muc_*.py) run against,
                             comma-separated: parley (rooms.localhost), prosody
                             (conference.localhost, Prosody's own MUC, the reference);
-                            default both. `-k parley` / `-k prosody` select the same way.
+                            default both under Prosody. Under ejabberd: parley only (the
+                            default), or ejabberd (its own mod_muc at conference.localhost,
+                            opt-in and unmarked: the markers describe Prosody's MUC).
+                            `-k parley` / `-k prosody` select the same way.
 
 Room tests take the `muc` fixture and run once per service (test ids end in [parley] or
 [prosody]). Markers (named so that `-k parley`/`-k prosody` never match them):
@@ -24,6 +32,12 @@ Room tests take the `muc` fixture and run once per service (test ids end in [par
     @pytest.mark.muc_xfail("prosody", reason=..., raises=...)
                                                    a known difference of that service:
                                                    strict xfail there (an unexpected pass fails)
+Any test, by the XMPP server the session runs against:
+    @pytest.mark.server_only("prosody", reason=...)   skipped under the other servers
+    @pytest.mark.server_xfail("ejabberd", reason=..., raises=None, strict=True)
+                                                   what that server itself does differently
+                                                   (its error texts, its own answers, its
+                                                   routing): an xfail under that server only
 """
 
 from __future__ import annotations
@@ -42,6 +56,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import HarnessError, Stack, StackSettings  # noqa: E402
+from harness.stack import DEFAULT_PORTS, SERVERS  # noqa: E402
 from harness.procs import format_tail  # noqa: E402
 from harness.muc import MucService  # noqa: E402
 from harness.xmpp import Client, XMPPTimeout  # noqa: E402
@@ -104,6 +119,14 @@ def interop_loop():
 
 # -- the stack ----------------------------------------------------------------------------
 
+def _server() -> str:
+    """The XMPP server of this session (INTEROP_SERVER, default prosody)."""
+    name = os.environ.get("INTEROP_SERVER", "prosody").strip().lower() or "prosody"
+    if name not in SERVERS:
+        raise pytest.UsageError(f"INTEROP_SERVER: unknown server {name!r}; known: {', '.join(SERVERS)}")
+    return name
+
+
 def _settings() -> StackSettings:
     configured = os.environ.get("INTEROP_RUN_DIR")
     if configured:
@@ -116,10 +139,14 @@ def _settings() -> StackSettings:
     overrides = {}
     if _no_parley():
         overrides["parley_bin"] = None
+    server = _server()
+    c2s_port, component_port = DEFAULT_PORTS[server]
     return StackSettings.for_tests(
         run_dir,
-        c2s_port=int(os.environ.get("INTEROP_C2S_PORT", "25222")),
-        component_port=int(os.environ.get("INTEROP_COMPONENT_PORT", "25347")),
+        server=server,
+        c2s_port=int(os.environ.get("INTEROP_C2S_PORT", str(c2s_port))),
+        component_port=int(os.environ.get("INTEROP_COMPONENT_PORT", str(component_port))),
+        ejabberd_log_level=os.environ.get("INTEROP_EJABBERD_LOG_LEVEL", "info"),
         **overrides,
     )
 
@@ -135,8 +162,9 @@ def _require_parley(the_stack: Stack) -> None:
 
 @pytest.fixture(scope="session")
 def stack(interop_loop) -> Stack:
-    """Prosody up with the test accounts (alice … heidi, password <user>-secret) and Parley
-    attached and answering at rooms.localhost. Started once per session."""
+    """The server (Prosody or ejabberd) up with the test accounts (alice … heidi, password
+    <user>-secret) and Parley attached and answering at rooms.localhost. Started once per
+    session."""
     the_stack = Stack(_settings())
     try:
         the_stack.up()
@@ -151,15 +179,16 @@ def stack(interop_loop) -> Stack:
 
 @pytest.fixture(autouse=True)
 def service_processes_alive(request):
-    """Before each test: Prosody must be up, and a Parley that died in an earlier test is
+    """Before each test: the server must be up, and a Parley that died in an earlier test is
     started again (so one crash does not hide the rest). After each test: a child that
     died during it makes the test error. Log tails are in the "interop logs" section."""
     if "stack" not in request.fixturenames:
         yield
         return
     the_stack: Stack = request.getfixturevalue("stack")
-    if not the_stack.prosody.running():
-        pytest.exit("Prosody is gone: " + "; ".join(the_stack.problems()), returncode=1)
+    if not the_stack.server.running():
+        pytest.exit(f"{the_stack.server_name} is gone: " + "; ".join(the_stack.problems()),
+                    returncode=1)
     if the_stack.parley is not None and not the_stack.parley.running():
         try:
             the_stack.start_parley()
@@ -179,27 +208,57 @@ def service(stack) -> str:
     return stack.settings.component_domain
 
 
-# -- MUC services: Parley and the reference (Prosody's mod_muc) ------------------------------------
+# -- MUC services: Parley and the reference (the server's own MUC) ---------------------------------
 
-MUC_SERVICES = ("parley", "prosody")
+# Per server: the MUC services the room tests may run against, and the default selection.
+# Prosody's mod_muc is the reference the markers describe; ejabberd's mod_muc is there
+# to be tried by hand (INTEROP_MUC=ejabberd), without markers of its own.
+MUC_SERVICES = {"prosody": ("parley", "prosody"), "ejabberd": ("parley", "ejabberd")}
+DEFAULT_MUC_SERVICES = {"prosody": ("parley", "prosody"), "ejabberd": ("parley",)}
 
 
 def _selected_muc_services() -> list[str]:
-    raw = os.environ.get("INTEROP_MUC", ",".join(MUC_SERVICES))
+    server = _server()
+    known = MUC_SERVICES[server]
+    raw = os.environ.get("INTEROP_MUC", ",".join(DEFAULT_MUC_SERVICES[server]))
     names = [name.strip().lower() for name in raw.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(MUC_SERVICES))
+    unknown = sorted(set(names) - set(known))
     if unknown:
-        raise pytest.UsageError(f"INTEROP_MUC: unknown MUC service(s) {', '.join(unknown)}; "
-                                f"known: {', '.join(MUC_SERVICES)}")
-    return [name for name in MUC_SERVICES if name in names]
+        raise pytest.UsageError(f"INTEROP_MUC: unknown MUC service(s) {', '.join(unknown)} "
+                                f"under INTEROP_SERVER={server}; known: {', '.join(known)}")
+    return [name for name in known if name in names]
 
 
 def pytest_configure(config):
-    _selected_muc_services()   # a bad INTEROP_MUC is a usage error, reported once
+    _server()                  # a bad INTEROP_SERVER or INTEROP_MUC is a usage error,
+    _selected_muc_services()   # reported once
     config.addinivalue_line("markers", "muc_only(*services, reason): run this room test only "
                             "against the named MUC services (parley, prosody)")
     config.addinivalue_line("markers", "muc_xfail(*services, reason, raises=None): a known "
                             "difference of the named MUC services; strict xfail there")
+    config.addinivalue_line("markers", "server_only(*servers, reason): run this test only "
+                            "when Parley is attached to one of the named XMPP servers "
+                            "(prosody, ejabberd); skipped under the others")
+    config.addinivalue_line("markers", "server_xfail(*servers, reason, raises=None, "
+                            "strict=True): what the named XMPP servers themselves do "
+                            "differently; an xfail when the session runs against them")
+
+
+def pytest_collection_modifyitems(config, items):
+    """server_only / server_xfail: by the XMPP server of this session."""
+    server = _server()
+    for item in items:
+        only = item.get_closest_marker("server_only")
+        if only is not None and server not in only.args:
+            reason = only.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(
+                reason=f"only against {', '.join(only.args)}, not {server}"
+                       + (f": {reason}" if reason else "")))
+        for mark in item.iter_markers("server_xfail"):
+            if server in mark.args:
+                item.add_marker(pytest.mark.xfail(
+                    reason=f"{server}: {mark.kwargs.get('reason', '')}",
+                    strict=mark.kwargs.get("strict", True), raises=mark.kwargs.get("raises")))
 
 
 def pytest_generate_tests(metafunc):
@@ -222,12 +281,12 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture
 def muc(request, stack) -> MucService:
-    """The MUC service under test: Parley at rooms.localhost, or Prosody's own MUC at
-    conference.localhost (the reference the room tests are checked against)."""
+    """The MUC service under test: Parley at rooms.localhost, or the server's own MUC at
+    conference.localhost (Prosody's is the reference the room tests are checked against)."""
     if request.param == "parley":
         _require_parley(stack)
         return MucService("parley", stack.settings.component_domain)
-    return MucService("prosody", f"conference.{stack.settings.vhost}")
+    return MucService(request.param, f"conference.{stack.settings.vhost}")
 
 
 def _restart_parley(the_stack: Stack) -> None:
@@ -240,7 +299,7 @@ def _restart_parley(the_stack: Stack) -> None:
 @pytest.fixture
 def restart_parley(stack):
     """`await restart_parley()`: stop Parley (SIGTERM) and start it again on the same
-    database, returning once it answers through Prosody again. Prosody and the
+    database, returning once it answers through the server again. The server and the
     clients' connections stay up; Parley's rooms lose their occupants."""
     _require_parley(stack)
 
@@ -311,7 +370,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     if _Session.failures or exitstatus not in (0, 5):
         terminalreporter.section("interop logs")
-        for name in ("parley.log", "prosody.log", "prosody.err", "prosody.stdout.log"):
+        for name in ("parley.log", "prosody.log", "prosody.err", "prosody.stdout.log",
+                     "ejabberd.stdout.log", "ejabberd-logs/crash.log", "ejabberd-logs/error.log",
+                     "ejabberd-logs/ejabberd.log"):
             path = _Session.run_dir / name
             if path.exists():
                 terminalreporter.write_line(format_tail(path, 60))

@@ -25,8 +25,8 @@ async def test_parley_reconnects_when_the_server_restarts_and_serves_the_same_ro
     before = [stanza_id_of(await say(alice, room, f"before the restart {n}"), room) for n in range(3)]
     await alice.disconnect()
 
-    await _in_thread(stack.prosody.stop)
-    await _in_thread(stack.prosody.start)
+    await _in_thread(stack.server.stop)
+    await _in_thread(stack.server.start)
     # Parley was never restarted: it must find the server again by itself (backoff ≤ 30 s).
     await _in_thread(stack.wait_until_attached, 45.0)
     assert stack.parley.running(), "Parley exited while the server was away"

@@ -1,0 +1,136 @@
+"""Hostile users through the server, with ordinary clients: each test plays the attacker
+(a stranger, a spammer's server, a curious colleague) and shows the refusal or the hidden
+data. Parley only (the rules are Parley's; Docs/security.md)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from harness.muc import (BANNED, NS_DATA, NS_MUC_USER, SELF, assert_error, assert_result, attr, bare, configure,
+                         create_room, disco_info_forms, expect_presence, join, join_refused, say,
+                         send_groupchat, set_affiliation, type_of)
+from harness.parley_features import (NS_MUCSUB, follow, followed_rooms, is_mucsub_event, mam_query,
+                                     new_room)
+
+NS_REGISTER = "jabber:iq:register"
+
+
+def _register_form(nick: str) -> ET.Element:
+    query = ET.Element(f"{{{NS_REGISTER}}}query")
+    x = ET.SubElement(query, f"{{{NS_DATA}}}x", type="submit")
+    for var, value in (("FORM_TYPE", "http://jabber.org/protocol/muc#register"), ("muc#register_roomnick", nick)):
+        field = ET.SubElement(x, f"{{{NS_DATA}}}field", var=var)
+        ET.SubElement(field, f"{{{NS_DATA}}}value").text = value
+    return query
+
+
+async def test_a_server_ban_removes_and_keeps_out_every_user_of_that_server(alice, bob, carol, service):
+    room = new_room(service, "serverban")
+    await create_room(alice, room, "Alice")          # Alice is the owner: her own affiliation wins
+    await join(bob, room, "Bob")
+
+    assert_result(await set_affiliation(alice, room, "localhost", "outcast", reason="spam wave"), "the server ban")
+    await expect_presence(bob, f"{room}/Bob", unavailable=True, codes={BANNED, SELF})
+    refusal = await join_refused(carol, room, "Carol")
+    assert_error(refusal, "auth", "forbidden")
+
+
+async def test_registering_is_no_way_around_a_room_password(alice, carol, service):
+    room = new_room(service, "regpass")
+    await create_room(alice, room, "Alice", config={"muc#roomconfig_passwordprotectedroom": True,
+                                                    "muc#roomconfig_roomsecret": "sesame"})
+    reply = await carol.set(room, _register_form("Carol"))
+    assert_error(reply, "auth", "not-authorized")
+    # Not a member, so the archive stays closed to her.
+    page = await mam_query(carol, room)
+    assert_error(page.reply, "auth", "forbidden")
+
+
+async def test_registering_gives_a_visitor_no_voice(alice, bob, service):
+    room = new_room(service, "regvoice")
+    await create_room(alice, room, "Alice", config={"muc#roomconfig_moderatedroom": True})
+    await join(bob, room, "Bob")
+    assert_result(await bob.set(room, _register_form("Bob")), "Bob's registration")
+    sent = send_groupchat(bob, room, "now I can talk?")
+    refusal = await bob.expect_message(lambda m: attr(m, "id") == sent["id"] and type_of(m) == "error",
+                                       what="the refusal of a visitor's message")
+    assert_error(refusal, "auth", "forbidden")
+
+
+async def test_disco_info_does_not_name_the_owners_of_a_semi_anonymous_room(alice, carol, service):
+    room = new_room(service, "contacts")
+    await create_room(alice, room, "Alice")
+    reply = await carol.disco_info(room)
+    assert reply["type"] == "result", reply
+    for form in disco_info_forms(reply).values():
+        assert "muc#roominfo_contactjid" not in form.fields, form.fields
+    assert bare(str(alice.jid)) not in ET.tostring(reply.xml, encoding="unicode")
+
+
+async def test_a_moderator_cannot_make_a_stranger_follow_a_room(alice, carol, service):
+    room = new_room(service, "forcedfollow")
+    await create_room(alice, room, "Alice")
+    subscribe = ET.Element(f"{{{NS_MUCSUB}}}subscribe", nick="Victim", jid=bare(str(carol.jid)))
+    ET.SubElement(subscribe, f"{{{NS_MUCSUB}}}event", node="urn:xmpp:mucsub:nodes:messages")
+    reply = await alice.set(room, subscribe)
+    assert_error(reply, "cancel", "not-allowed")
+    # Carol still may follow it herself.
+    assert_result(await follow(carol, room, "Carol"), "Carol's own follow")
+
+
+async def test_a_follower_loses_the_room_when_it_turns_members_only(alice, carol, service):
+    room = new_room(service, "tighten")
+    await create_room(alice, room, "Alice")
+    assert_result(await follow(carol, room, "Carol"), "Carol's follow")
+    await say(alice, room, "still open")
+    await carol.expect_message(lambda m: is_mucsub_event(m, room), what="the event while the room is open")
+
+    await configure(alice, room, {"muc#roomconfig_membersonly": True})
+    await say(alice, room, "members only from now on")
+    await say(alice, room, "second secret")
+    _, listed = await followed_rooms(carol, service)
+    assert room not in [jid for jid, _, _ in listed], listed
+    assert not [m for m in carol.received("message") if is_mucsub_event(m, room)], "events after the room closed"
+
+
+async def test_sizes_and_counts_a_client_controls_are_limited(alice, bob, service):
+    room = new_room(service, "limits")
+    await create_room(alice, room, "Alice")
+    refusal = await join_refused(bob, room, "N" * 200)
+    assert_error(refusal, "modify", "not-acceptable")
+
+    await join(bob, room, "Bob")
+    sent = send_groupchat(bob, room, "x" * 70_000)
+    refusal = await bob.expect_message(lambda m: attr(m, "id") == sent["id"] and type_of(m) == "error",
+                                       what="the refusal of a 70 KB body")
+    assert_error(refusal, "modify", "policy-violation")
+    assert not [m for m in alice.received("message") if attr(m, "id") == sent["id"]]
+
+    x = ET.Element(f"{{{NS_MUC_USER}}}x")
+    for n in range(6):
+        ET.SubElement(x, f"{{{NS_MUC_USER}}}invite", to=f"target{n}@elsewhere.example")
+    sent = bob.send_message(room, None, kind="normal", extra=[x])
+    refusal = await bob.expect_message(lambda m: attr(m, "id") == sent["id"] and type_of(m) == "error",
+                                       what="the refusal of six invitations")
+    assert_error(refusal, "modify", "policy-violation")
+
+
+async def test_a_room_relays_no_decline_to_someone_who_invited_nobody(carol, service, alice):
+    room = new_room(service, "declines")
+    await create_room(alice, room, "Alice")
+    x = ET.Element(f"{{{NS_MUC_USER}}}x")
+    decline = ET.SubElement(x, f"{{{NS_MUC_USER}}}decline", to="victim@elsewhere.example")
+    ET.SubElement(decline, f"{{{NS_MUC_USER}}}reason").text = "cheap watches"
+    sent = carol.send_message(room, None, kind="normal", extra=[x])
+    refusal = await carol.expect_message(lambda m: attr(m, "id") == sent["id"] and type_of(m) == "error",
+                                         what="the refusal of a stray decline")
+    assert_error(refusal, "modify", "not-acceptable")
+
+
+async def test_a_nick_cannot_be_impersonated_by_case(alice, bob, carol, service):
+    room = new_room(service, "impersonate")
+    await create_room(alice, room, "Alice")
+    await join(bob, room, "Bob")
+    for lookalike in ("bob", "BOB", "alice"):
+        refusal = await join_refused(carol, room, lookalike)
+        assert_error(refusal, "cancel", "conflict")

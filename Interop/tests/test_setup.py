@@ -1,0 +1,84 @@
+"""Setting Parley up beside a server, as an admin meets it: a refused handshake says what
+to check, one instance per database, a second instance under the same domain is noticed,
+and the debug log shows every stanza without what people wrote."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from harness.muc import create_room, say
+from harness.parley import write_parley_config
+from harness.parley_features import new_room, parley_bin, run_parley, wait_until
+
+
+def _config(stack, directory: Path, *, secret: str, extra: str = "") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = write_parley_config(directory / "parley.toml", stack.settings.component_domain,
+                               stack.settings.component_port, secret, directory / "parley.sqlite")
+    if extra:
+        text = path.read_text().replace("[storage]", extra + "\n[storage]")
+        path.write_text(text)
+    return path
+
+
+async def test_a_refused_handshake_names_both_causes_and_exits(stack, tmp_path):
+    config = _config(stack, tmp_path / "wrong-secret", secret="not-the-secret")
+    result = await run_parley("run", "--config", str(config), timeout=30)
+    assert result.returncode == 1, result
+    expected = f"wrong secret, or the server does not serve the domain {stack.settings.component_domain}"
+    assert expected in result.stderr, result.stderr[-2000:]
+
+
+async def test_a_second_instance_on_the_same_database_refuses_to_start(stack, service):
+    result = await run_parley("run", "--config", str(stack.parley.config_path), timeout=30)
+    assert result.returncode == 1, result
+    assert "another Parley is already running on the database" in result.stderr, result.stderr[-2000:]
+    assert stack.parley.running()
+
+
+async def test_the_debug_log_has_every_stanza_but_not_what_people_wrote(alice, service, stack):
+    room = new_room(service, "debuglog")
+    await create_room(alice, room, "Alice")
+    secret = f"confidential-{uuid.uuid4().hex}"
+    await say(alice, room, secret)
+    log = stack.parley.log_path.read_text(errors="replace")
+    ins = [line for line in log.splitlines() if " in: " in line and room in line]
+    outs = [line for line in log.splitlines() if " out: " in line or " out to " in line]
+    assert ins and outs, "no stanzas in the debug log"
+    assert any("<message" in line and "bytes]</body>" in line for line in ins), ins[-3:]
+    assert secret not in log
+
+
+@pytest.mark.server_only("ejabberd", reason="Prosody refuses a second component connection for one domain (conflict)")
+async def test_a_twin_attached_under_the_same_domain_is_noticed(stack, tmp_path, service):
+    config = _config(stack, tmp_path / "twin", secret=stack.settings.component_secret,
+                     extra="link_check_seconds = 1\n")
+    log_path = tmp_path / "twin" / "parley.log"
+    with open(log_path, "w") as log:
+        twin = subprocess.Popen([str(parley_bin()), "run", "--config", str(config), "--log-level", "info"],
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        async def noticed() -> bool:
+            logs = stack.parley.log_path.read_text(errors="replace") + log_path.read_text(errors="replace")
+            return "another Parley instance is attached" in logs
+        await wait_until(noticed, timeout=45, interval=0.5, what="the twin noticed")
+    finally:
+        twin.terminate()
+        try:
+            twin.wait(10)
+        except subprocess.TimeoutExpired:
+            twin.kill()
+            twin.wait()
+
+
+async def test_the_reload_signal_does_not_stop_parley(stack, alice, service):
+    os.kill(stack.parley.process.pid, signal.SIGHUP)
+    reply = await alice.ping(service)
+    assert reply["type"] == "result", reply
+    assert stack.parley.running()
