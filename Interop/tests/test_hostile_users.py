@@ -7,10 +7,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from harness.muc import (BANNED, NS_DATA, NS_MUC_USER, SELF, assert_error, assert_result, attr, bare, configure,
-                         create_room, disco_info_forms, expect_presence, join, join_refused, say,
+                         create_room, destroy_room, disco_info_forms, expect_presence, join, join_refused, say,
                          send_groupchat, set_affiliation, type_of)
-from harness.parley_features import (NS_MUCSUB, follow, followed_rooms, is_mucsub_event, mam_query,
-                                     new_room)
+from harness.parley_features import (FULLTEXT_FIELD, NS_MUCSUB, follow, followed_rooms, is_mucsub_event,
+                                     mam_query, new_room, run_parley)
 
 NS_REGISTER = "jabber:iq:register"
 
@@ -134,3 +134,27 @@ async def test_a_nick_cannot_be_impersonated_by_case(alice, bob, carol, service)
     for lookalike in ("bob", "BOB", "alice"):
         refusal = await join_refused(carol, room, lookalike)
         assert_error(refusal, "cancel", "conflict")
+
+
+async def test_a_destroyed_rooms_archive_is_out_of_reach_of_whoever_takes_its_name(alice, carol, service, stack):
+    room = new_room(service, "secret")
+    await create_room(alice, room, "Alice")
+    await say(alice, room, "the launch code is 1234")
+    assert_result(await destroy_room(alice, room, reason="project over"), "the destroy")
+
+    # Carol takes the name: she owns a new, empty room.
+    entered = await create_room(carol, room, "Carol")
+    assert not entered.history, entered.history
+    page = await mam_query(carol, room)
+    assert page.reply["type"] == "result" and not page.results, page.summary()
+    page = await mam_query(carol, room, form={FULLTEXT_FIELD: "launch"})
+    assert not page.results, page.summary()
+
+    # The admin can still export it, by the key `parley archive ended` gives.
+    listed = await run_parley("archive", "ended", "--config", str(stack.parley.config_path))
+    assert listed.returncode == 0, listed.describe()
+    keys = [line.split()[0] for line in listed.stdout.splitlines() if line.startswith(f"{room}/ended-")]
+    assert len(keys) == 1, listed.stdout
+    exported = await run_parley("archive", "export", "--config", str(stack.parley.config_path), "--room", keys[0])
+    assert exported.returncode == 0, exported.describe()
+    assert "the launch code is 1234" in exported.stdout

@@ -67,6 +67,7 @@ public enum ConfigurationLoader {
             archive.retentionDays = try archiveTable.optionalInt("retention_days", in: 0...36500) ?? 0
             let minutes = try archiveTable.optionalInt("sweep_interval_minutes", in: 1...10_080) ?? 60
             archive.sweepInterval = .seconds(minutes * 60)
+            archive.keepDestroyedDays = try archiveTable.optionalInt("keep_destroyed_days", in: 0...36500) ?? archive.keepDestroyedDays
             try archiveTable.rejectUnknownKeys()
         }
         var alerts = AlertsConfiguration()

@@ -42,10 +42,13 @@ public struct ArchiveConfiguration: Sendable, Hashable {
     public var retentionDays: Int
     /// How often expired messages are deleted.
     public var sweepInterval: Duration
+    /// Days a destroyed room's archive stays exportable by admins (`parley archive ended`); 0 = forever.
+    public var keepDestroyedDays: Int
 
-    public init(retentionDays: Int = 0, sweepInterval: Duration = .seconds(3600)) {
+    public init(retentionDays: Int = 0, sweepInterval: Duration = .seconds(3600), keepDestroyedDays: Int = 30) {
         self.retentionDays = retentionDays
         self.sweepInterval = sweepInterval
+        self.keepDestroyedDays = keepDestroyedDays
     }
 }
 

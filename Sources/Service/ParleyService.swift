@@ -60,6 +60,7 @@ public struct ParleyService: Sendable {
         logger.info("Parley \(ParleyVersion.current) serving \(domain)")
         let sweeper = RetentionSweeper(
             store: store, defaultDays: configuration.archive.retentionDays,
+            keepDestroyedDays: configuration.archive.keepDestroyedDays,
             interval: configuration.archive.sweepInterval, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await sweeper.run() }

@@ -8,6 +8,8 @@ import Storage
 struct RetentionSweeper {
     let store: SQLiteRoomStore
     let defaultDays: Int
+    /// Days a destroyed room's archive stays exportable by admins; 0 = forever.
+    let keepDestroyedDays: Int
     let interval: Duration
     let logger: Logger
     static let batchSize = 500
@@ -35,6 +37,17 @@ struct RetentionSweeper {
                     total += deleted
                     guard deleted == Self.batchSize else { break }
                     try? await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            if keepDestroyedDays > 0 {
+                for key in try await store.endedBefore(now - Double(keepDestroyedDays) * 86_400) {
+                    while !Task.isCancelled {
+                        let deleted = try await store.purgeEnded(key, limit: Self.batchSize)
+                        total += deleted
+                        guard deleted == Self.batchSize else { break }
+                        try? await Task.sleep(for: .milliseconds(5))
+                    }
+                    logger.info("retention: the archive of the destroyed room \(key) is gone")
                 }
             }
             if total > 0 { logger.info("retention: \(total) archived messages expired") }

@@ -230,7 +230,7 @@ public actor RoomHost {
         if effects.destroyed || effects.roomChanged { await flushPending() }
         do throws(StorageError) {
             if effects.destroyed {
-                try await store.deleteRoom(jid)
+                try await store.endRoom(jid, at: now)
                 rooms[jid] = nil
                 createdAt[jid] = nil
                 logger.info("room \(jid) destroyed")

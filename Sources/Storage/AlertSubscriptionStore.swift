@@ -70,6 +70,7 @@ extension SQLiteRoomStore: AlertSubscriptionStore {
             var sql = """
                 SELECT seq, room, \(ArchiveRow.columns) FROM archive
                 WHERE seq IN (SELECT rowid FROM archive_fts WHERE archive_fts MATCH ?) AND moderated_by IS NULL
+                AND instr(room, '/') = 0
                 """
             var values: [SQLiteValue] = [.text("body : \"" + phrase.replacingOccurrences(of: "\"", with: "\"\"") + "\"")]
             if let beforeID {

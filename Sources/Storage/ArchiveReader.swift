@@ -68,6 +68,28 @@ public final class ArchiveReader {
         }
     }
 
+    /// An ended room's archive: the key `search` and `export` take for it, and when the room ended.
+    public struct EndedArchive: Sendable, Hashable {
+        public var key: JID
+        public var room: JID
+        public var ended: Double
+        public var messages: Int
+    }
+
+    /// The archives of rooms that ended, oldest first.
+    public func endedArchives() throws -> [EndedArchive] {
+        let rows = try database.statement("""
+            SELECT archive_key, jid, ended, (SELECT COUNT(*) FROM archive WHERE room = archive_key)
+            FROM ended_rooms ORDER BY ended
+            """)
+        var archives: [EndedArchive] = []
+        while try rows.step() {
+            guard let key = rows.text(0).flatMap({ try? JID($0) }), let room = rows.text(1).flatMap({ try? JID($0) }) else { continue }
+            archives.append(EndedArchive(key: key, room: room, ended: rows.double(2), messages: Int(rows.int(3))))
+        }
+        return archives
+    }
+
     /// Every message of a room, oldest first.
     public func export(room: JID, _ each: (Record) throws -> Void) throws {
         try search(room: room, text: nil, since: nil, until: nil, limit: nil, each)

@@ -41,4 +41,28 @@ extension SQLiteRoomStore {
         }
         return deleted
     }
+
+    /// The keys of ended rooms' archives that ended before `cutoff`.
+    public func endedBefore(_ cutoff: Double) throws(StorageError) -> [JID] {
+        let rows = try database.statement("SELECT archive_key FROM ended_rooms WHERE ended < ? ORDER BY ended")
+            .bind(.real(cutoff))
+        var keys: [JID] = []
+        while try rows.step() {
+            if let key = rows.text(0).flatMap({ try? JID($0) }) { keys.append(key) }
+        }
+        return keys
+    }
+
+    /// Deletes up to `limit` messages of an ended room's archive; once none is
+    /// left, the ended room is forgotten. Returns how many messages went.
+    public func purgeEnded(_ key: JID, limit: Int) throws(StorageError) -> Int {
+        try database.statement(
+            "DELETE FROM archive WHERE seq IN (SELECT seq FROM archive WHERE room = ? ORDER BY seq LIMIT ?)"
+        ).bind(.text(key.description), .integer(Int64(limit))).run()
+        let deleted = database.changes
+        if deleted < limit {
+            try database.statement("DELETE FROM ended_rooms WHERE archive_key = ?").bind(.text(key.description)).run()
+        }
+        return deleted
+    }
 }

@@ -26,6 +26,17 @@ public actor InMemoryRoomStore: RoomStore {
         rooms[jid] = nil
     }
 
+    public func endRoom(_ jid: JID, at time: Double) throws(StorageError) {
+        if let roomWriteFailure { throw roomWriteFailure }
+        rooms[jid] = nil
+        if let messages = archive.removeValue(forKey: jid), let key = try? JID(SQLiteRoomStore.endedArchiveKey(jid, at: time)) {
+            ended[key] = messages
+        }
+    }
+
+    /// The archives of ended rooms, by their key.
+    public private(set) var ended: [JID: [ArchivedMessage]] = [:]
+
     public func publicRooms() -> [RoomListing] {
         rooms.values.filter(\.configuration.isPublic).map { RoomListing(jid: $0.jid, name: $0.configuration.name) }
             .sorted { $0.jid < $1.jid }

@@ -58,6 +58,10 @@ public protocol RoomStore: Sendable {
     func loadRoom(_ jid: JID) async throws(StorageError) -> RoomRecord?
     func saveRoom(_ record: RoomRecord) async throws(StorageError)
     func deleteRoom(_ jid: JID) async throws(StorageError)
+    /// The room ended (destroyed, or a temporary room that emptied): its record
+    /// goes, and so do its followers, read positions, mentions and activity; its
+    /// archive moves out of reach of any later room with the same JID.
+    func endRoom(_ jid: JID, at time: Double) async throws(StorageError)
     func publicRooms() async throws(StorageError) -> [RoomListing]
     /// Commits the messages in one transaction; they are durable when this returns.
     func append(_ messages: [ArchivedMessage]) async throws(StorageError)

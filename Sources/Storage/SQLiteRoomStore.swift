@@ -102,6 +102,28 @@ public actor SQLiteRoomStore: RoomStore {
         try database.statement("DELETE FROM rooms WHERE jid = ?").bind(.text(jid.description)).run()
     }
 
+    public func endRoom(_ jid: JID, at time: Double) throws(StorageError) {
+        let room = SQLiteValue.text(jid.description)
+        let key = SQLiteValue.text(Self.endedArchiveKey(jid, at: time))
+        try database.transaction { () throws(StorageError) in
+            try database.statement("UPDATE archive SET room = ? WHERE room = ?").bind(key, room).run()
+            if database.changes > 0 {
+                try database.statement("INSERT OR REPLACE INTO ended_rooms (archive_key, jid, ended) VALUES (?, ?, ?)")
+                    .bind(key, room, .real(time)).run()
+            }
+            for table in ["read_positions", "room_activity", "mentions"] {
+                try database.statement("DELETE FROM \(table) WHERE room = ?").bind(room).run()
+            }
+            // Affiliations and followers go with the room (ON DELETE CASCADE).
+            try database.statement("DELETE FROM rooms WHERE jid = ?").bind(room).run()
+        }
+    }
+
+    /// Where an ended room's archive lives: a full JID no room can have.
+    static func endedArchiveKey(_ jid: JID, at time: Double) -> String {
+        "\(jid.bare)/ended-\(Int64(time * 1000))"
+    }
+
     public func publicRooms() throws(StorageError) -> [RoomListing] {
         let rows = try database.statement("SELECT jid, name FROM rooms WHERE is_public = 1 ORDER BY jid")
         var listings: [RoomListing] = []

@@ -144,6 +144,21 @@ enum Schema {
             PRIMARY KEY (room, user, seq)
         ) WITHOUT ROWID;
         """,
+        // 10: rooms end. A destroyed room's archive moves to a key of its own
+        // (room@domain/ended-<ms>), out of reach of the room that may reuse the JID,
+        // and stays exportable by admins until `keep_destroyed_days`. The full-text
+        // index follows a row that moves.
+        """
+        CREATE TABLE ended_rooms (
+            archive_key TEXT PRIMARY KEY,
+            jid TEXT NOT NULL,
+            ended REAL NOT NULL
+        );
+        CREATE TRIGGER archive_fts_move AFTER UPDATE OF room ON archive BEGIN
+            INSERT INTO archive_fts(archive_fts, rowid, body, room_token) VALUES ('delete', old.seq, old.body, old.room_token);
+            INSERT INTO archive_fts(rowid, body, room_token) VALUES (new.seq, new.body, new.room_token);
+        END;
+        """,
     ]
 
     static func migrate(_ database: SQLiteDatabase) throws(StorageError) {

@@ -11,7 +11,7 @@ extension Parley {
     struct Archive: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Search or export a room's archive (works while the service runs).",
-            subcommands: [Search.self, Export.self])
+            subcommands: [Search.self, Export.self, Ended.self])
     }
 }
 
@@ -19,7 +19,11 @@ extension Parley {
 struct ArchiveOptions: ParsableArguments {
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "The room: its JID (lobby@rooms.example.org) or its name on this service (lobby).")
+    @Option(help: """
+        The room: its JID (lobby@rooms.example.org) or its name on this service (lobby); \
+        for a destroyed room, the key of its archive as `parley archive ended` lists it \
+        (lobby@rooms.example.org/ended-1764321000000).
+        """)
     var room: String
 
     /// Opens the archive and resolves the room, or exits 2 with the reason.
@@ -28,8 +32,9 @@ struct ArchiveOptions: ParsableArguments {
         let logger = Logger(label: "parley")
         let configuration = try common.loadConfiguration(logger: logger)
         let text = room.contains("@") ? room : "\(room)@\(configuration.component.domain)"
-        guard let jid = try? JID(text), jid.localpart != nil, jid.resourcepart == nil else {
-            logger.critical("--room: '\(room)' is not a room JID")
+        guard let jid = try? JID(text), jid.localpart != nil,
+              jid.resourcepart == nil || jid.resourcepart?.hasPrefix("ended-") == true else {
+            logger.critical("--room: '\(room)' is not a room JID (nor the key of an ended room's archive)")
             throw ExitCode(2)
         }
         guard FileManager.default.fileExists(atPath: configuration.storage.databasePath) else {
@@ -37,7 +42,7 @@ struct ArchiveOptions: ParsableArguments {
             throw ExitCode(1)
         }
         do {
-            return (try ArchiveReader(path: configuration.storage.databasePath), jid.bare)
+            return (try ArchiveReader(path: configuration.storage.databasePath), jid)
         } catch {
             logger.critical("cannot open \(configuration.storage.databasePath): \(error)")
             throw ExitCode(1)
@@ -183,6 +188,34 @@ extension Parley.Archive {
                     output.line("<record \(attributes)>\(record.stanza)</record>")
                 }
                 output.line("</archive>")
+            }
+            output.flush()
+        }
+    }
+}
+
+extension Parley.Archive {
+    /// Destroyed rooms whose archive is still kept (until `archive.keep_destroyed_days`).
+    struct Ended: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the archives of destroyed rooms that are still kept, with the key that --room takes.")
+
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            common.bootstrapLogging()
+            let logger = Logger(label: "parley")
+            let configuration = try common.loadConfiguration(logger: logger)
+            let reader: ArchiveReader
+            do {
+                reader = try ArchiveReader(path: configuration.storage.databasePath)
+            } catch {
+                logger.critical("cannot open \(configuration.storage.databasePath): \(error)")
+                throw ExitCode(1)
+            }
+            var output = Output()
+            for archive in try reader.endedArchives() {
+                output.line("\(archive.key)  ended \(DateTime.format(archive.ended))  \(archive.messages) messages")
             }
             output.flush()
         }

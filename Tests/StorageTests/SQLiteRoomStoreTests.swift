@@ -223,4 +223,45 @@ struct SQLiteRoomStoreTests {
         let withNick = try await store.query(Self.room, ArchiveQuery(nick: "Alice", fulltext: "deploy"))
         #expect(withNick.messages.isEmpty)
     }
+
+    @Test("an ended room's archive is out of reach of a new room with the same JID, and stays exportable until purged")
+    func roomLifetimes() async throws {
+        try await store.saveRoom(RoomRecord(room: Room(jid: Self.room, affiliations: [try JID("alice@localhost"): .owner], occupantIDSalt: "s"), created: 1))
+        try await store.append([Self.message(1, body: "the secret plan"), Self.message(2, body: "launch at dawn")])
+        _ = try await store.markRead(Self.room, user: try JID("carol@localhost"), upTo: "id-1")
+        try await store.endRoom(Self.room, at: 1_700_000_100)
+        #expect(try await store.loadRoom(Self.room) == nil)
+
+        // A new room under the same JID starts empty: MAM, full text, history, alerts.
+        #expect(try await store.query(Self.room, ArchiveQuery()).messages.isEmpty)
+        #expect(try await store.query(Self.room, ArchiveQuery(fulltext: "secret")).messages.isEmpty)
+        #expect(try await store.history(of: Self.room, HistoryRequest(maxStanzas: 20)).isEmpty)
+        #expect(try await store.searchAllRooms(phrase: "secret plan", beforeID: nil, limit: 10).isEmpty)
+        try await store.append([Self.message(3, body: "a new beginning")])
+        #expect(try await store.query(Self.room, ArchiveQuery()).messages.map(\.stanzaID) == ["id-3"])
+
+        // Admins still export it by its key, full text included.
+        let path = directory.appendingPathComponent("test.sqlite").path
+        let reader = try ArchiveReader(path: path)
+        let ended = try reader.endedArchives()
+        #expect(ended.count == 1)
+        let key = try #require(ended.first?.key)
+        #expect(key.description == "lobby@rooms.localhost/ended-1700000100000")
+        #expect(ended.first?.messages == 2)
+        var exported: [String] = []
+        try reader.export(room: key) { exported.append($0.body) }
+        #expect(exported == ["the secret plan", "launch at dawn"])
+        var found: [String] = []
+        try reader.search(room: key, text: "dawn", since: nil, until: nil, limit: nil) { found.append($0.stanzaID) }
+        #expect(found == ["id-2"])
+
+        // keep_destroyed_days: purged in batches, then forgotten.
+        #expect(try await store.endedBefore(1_700_000_000).isEmpty)
+        #expect(try await store.endedBefore(1_700_000_200) == [key])
+        #expect(try await store.purgeEnded(key, limit: 1) == 1)
+        #expect(try await store.purgeEnded(key, limit: 1) == 1)
+        #expect(try await store.purgeEnded(key, limit: 1) == 0)
+        #expect(try reader.endedArchives().isEmpty)
+        #expect(try await store.query(Self.room, ArchiveQuery()).messages.map(\.stanzaID) == ["id-3"])
+    }
 }
