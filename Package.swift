@@ -72,6 +72,9 @@ let package = Package(
         .executableTarget(
             name: "archive-bench", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"],
             path: "Benchmarks/ArchiveBenchmark"),
+        .executableTarget(
+            name: "durability-bench", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"],
+            path: "Benchmarks/DurabilityBenchmark"),
 
         .testTarget(name: "XMLStreamTests", dependencies: ["XMLStream"]),
         .testTarget(name: "XMPPCoreTests", dependencies: ["XMPPCore"]),
