@@ -24,6 +24,8 @@ public struct ArchiveQuery: Sendable, Hashable {
 
     public static let defaultPageSize = 50
     public static let maximumPageSize = 250
+    /// `#extended` `ids`: at most a page's worth.
+    public static let maximumIDs = 250
 
     public init(
         queryID: String? = nil, start: Double? = nil, end: Double? = nil, nick: String? = nil, afterID: String? = nil,
@@ -81,7 +83,11 @@ public struct ArchiveQuery: Sendable, Hashable {
                     nick = occupantNick
                 case "after-id": afterID = value
                 case "before-id": beforeID = value
-                case "ids": ids = field.values
+                case "ids":
+                    guard field.values.count <= Self.maximumIDs else {
+                        throw StanzaError(.policyViolation, text: "ask for at most \(Self.maximumIDs) ids at once")
+                    }
+                    ids = field.values
                 case "{\(Namespace.fulltext)}fulltext", "fulltext", "search", "withtext": fulltext = value
                 default:
                     throw StanzaError(.badRequest, text: "unsupported field '\(variable)'")

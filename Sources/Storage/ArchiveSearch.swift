@@ -72,8 +72,9 @@ extension SQLiteRoomStore {
         if let beforeID = query.beforeID { filter.add("seq < ?", .integer(try sequence(of: beforeID, in: room))) }
         if let ids = query.ids {
             guard !ids.isEmpty else { return ArchivePage(messages: [], isComplete: true, count: 0, firstIndex: nil) }
-            filter.add("stanza_id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ", ") + ")")
-            filter.values += ids.map { .text($0) }
+            // One SQL text for any number of ids: the list is bound as one JSON array.
+            let list = (try? JSONEncoder().encode(ids)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+            filter.add("stanza_id IN (SELECT value FROM json_each(?))", .text(list))
         }
         if let text = query.fulltext, let match = ArchiveFilter.fullTextQuery(text, room: room) {
             filter.add("seq IN (SELECT rowid FROM archive_fts WHERE archive_fts MATCH ?)", .text(match))

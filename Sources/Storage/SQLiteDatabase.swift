@@ -83,7 +83,11 @@ public final class SQLiteDatabase {
         }
     }
 
-    /// A prepared statement, cached by its SQL text.
+    /// A prepared statement, cached by its SQL text. The cache is bounded:
+    /// SQL is written so that its text does not depend on input (values are
+    /// bound, lists go through `json_each`), but should some text vary anyway,
+    /// memory must not grow with it. A statement still in use when the cache is
+    /// cleared lives on with its user and is finalized after.
     public func statement(_ sql: String) throws(StorageError) -> SQLiteStatement {
         if let cached = statements[sql] {
             cached.reset()
@@ -93,9 +97,16 @@ public final class SQLiteDatabase {
         let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
         guard status == SQLITE_OK, let raw else { throw error(status) }
         let statement = SQLiteStatement(raw, database: self)
+        if statements.count >= Self.maximumCachedStatements { statements.removeAll(keepingCapacity: true) }
         statements[sql] = statement
         return statement
     }
+
+    /// How many prepared statements are kept at most.
+    public static let maximumCachedStatements = 256
+
+    /// How many prepared statements are cached now.
+    public var cachedStatementCount: Int { statements.count }
 
     /// Runs `body` in one transaction: all of it is committed, or none.
     public func transaction<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {

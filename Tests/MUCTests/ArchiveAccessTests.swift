@@ -106,4 +106,19 @@ struct ArchiveAccessTests {
         #expect(tombstone.child("stanza-id", namespace: Namespace.stanzaID) != nil)
         #expect(tombstone.child("moderated", namespace: MUCNamespace.moderate0)?[attribute: "by"] == "lobby@rooms.localhost/Alice")
     }
+
+    @Test("a MAM query may ask for at most 250 ids")
+    func tooManyIDs() throws {
+        func query(_ count: Int) throws -> ArchiveQuery {
+            let values = (0..<count).map { "<value>id-\($0)</value>" }.joined()
+            let element = try #require(XMLStreamParser.parseElement("""
+                <query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' type='submit'>\
+                <field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field>\
+                <field var='ids'>\(values)</field></x></query>
+                """))
+            return try ArchiveQuery(element: element, room: RoomDriver.roomJID)
+        }
+        #expect(try query(250).ids?.count == 250)
+        #expect(throws: StanzaError.self) { try query(251) }
+    }
 }

@@ -264,4 +264,19 @@ struct SQLiteRoomStoreTests {
         #expect(try reader.endedArchives().isEmpty)
         #expect(try await store.query(Self.room, ArchiveQuery()).messages.map(\.stanzaID) == ["id-3"])
     }
+
+    @Test("MAM ids: one SQL text for any number of ids, and the statement cache stays bounded")
+    func idsAndStatementCache() async throws {
+        try await fill(40)
+        for count in 1...40 {
+            let ids = (0..<count).map { "id-\($0)" } + ["no-such-id"]
+            let page = try await store.query(Self.room, ArchiveQuery(ids: ids, page: RSMRequest(max: 250)))
+            #expect(page.messages.map(\.stanzaID) == (0..<count).map { "id-\($0)" })
+        }
+        let database = try SQLiteDatabase(path: directory.appendingPathComponent("cache.sqlite").path)
+        for index in 0..<600 {
+            _ = try database.statement("SELECT \(index)")
+        }
+        #expect(database.cachedStatementCount <= SQLiteDatabase.maximumCachedStatements)
+    }
 }
