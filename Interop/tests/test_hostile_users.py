@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from harness.muc import (BANNED, NS_DATA, NS_MUC_USER, SELF, assert_error, assert_result, attr, bare, configure,
                          create_room, destroy_room, disco_info_forms, expect_presence, join, join_refused, say,
                          send_groupchat, set_affiliation, type_of)
-from harness.parley_features import (FULLTEXT_FIELD, NS_MUCSUB, follow, followed_rooms, is_mucsub_event,
+from harness.parley_features import (FULLTEXT_FIELD, NS_MUCSUB, alert_items, alert_subscribe, follow, followed_rooms, is_mucsub_event,
                                      mam_query, new_room, run_parley)
 
 NS_REGISTER = "jabber:iq:register"
@@ -158,3 +158,23 @@ async def test_a_destroyed_rooms_archive_is_out_of_reach_of_whoever_takes_its_na
     exported = await run_parley("archive", "export", "--config", str(stack.parley.config_path), "--room", keys[0])
     assert exported.returncode == 0, exported.describe()
     assert "the launch code is 1234" in exported.stdout
+
+
+async def test_alert_items_pages_stay_small_enough_for_the_link(alice, bob, service):
+    room = new_room(service, "bigalerts")
+    await create_room(alice, room, "Alice")
+    assert_result(await alert_subscribe(bob, service, "avalanche"), "Bob's keyword")
+    bulk = "avalanche " + "snow " * 12_000          # ~60 KB, under the body limit
+    for _ in range(12):
+        await say(alice, room, bulk)
+    reply, found = await alert_items(bob, service, "avalanche", max_items=100)
+    assert reply["type"] == "result", reply
+    assert 0 < len(found) < 12, len(found)
+    assert len(ET.tostring(reply.xml)) < 256 * 1024
+    # The link is still up, and the service still answers.
+    assert (await bob.ping(service))["type"] == "result"
+
+
+async def test_a_keyword_of_one_letter_and_many_combining_marks_is_refused(bob, service):
+    reply = await alert_subscribe(bob, service, "a" + "\u0301" * 2000)
+    assert_error(reply, "modify", "not-acceptable")

@@ -8,6 +8,7 @@ import XMPPCore
 /// step, enforces the limits, and says who a new message should alert.
 public actor AlertService {
     public static let maximumKeywordCharacters = 100
+    public static let maximumKeywordBytes = 400
     private let store: any AlertSubscriptionStore
     private let index = KeywordIndex()
     public let maxKeywordsPerUser: Int
@@ -30,8 +31,11 @@ public actor AlertService {
 
     /// The key of a keyword a user asks for, after the checks every request makes.
     public static func validatedKey(_ keyword: String) throws(StanzaError) -> KeywordMatcher.Key {
-        guard keyword.count <= maximumKeywordCharacters else {
-            throw StanzaError(.notAcceptable, text: "a keyword is at most \(maximumKeywordCharacters) characters")
+        // Bytes as well as characters: one letter with 120,000 combining marks is one character.
+        guard keyword.count <= maximumKeywordCharacters, keyword.utf8.count <= maximumKeywordBytes else {
+            throw StanzaError(
+                .notAcceptable,
+                text: "a keyword is at most \(maximumKeywordCharacters) characters and \(maximumKeywordBytes) bytes")
         }
         guard let key = KeywordMatcher.key(for: keyword) else {
             throw StanzaError(.badRequest, text: "a keyword needs at least one word")

@@ -84,6 +84,9 @@ public struct KeywordAlertsProtocol: Sendable {
             "pubsub", namespace: PubSubNamespace.pubsub, children: [.element(Self.subscriptionElement(subscription))])
     }
 
+    /// The most an `items` page carries, in bytes (roughly).
+    static let maximumPageBytes = 192 * 1024
+
     /// The latest matches the asker may read, newest first (XEP-0060 §6.5 with XEP-0059).
     private func items(_ request: XMLElement, pubsub: XMLElement, user: JID) async throws(StanzaError) -> XMLElement {
         let keyword = try keyword(of: request)
@@ -124,13 +127,20 @@ public struct KeywordAlertsProtocol: Sendable {
             if batch.isEmpty { exhausted = true }
         }
         var items = XMLElement("items", namespace: PubSubNamespace.pubsub, attributes: ["node": KeywordSubscription.nodePrefix + keyword])
+        // The page also stops at a size the server's link takes (Prosody's component limit is
+        // 512 KiB): the client pages on from the last item, as RSM lets it.
+        var size = 0
+        var sent: [ArchivedMessage] = []
         for message in found {
             var item = XMLElement("item", namespace: PubSubNamespace.pubsub, attributes: ["id": message.stanzaID])
             item.append(AlertNotification.alert(for: message, keywords: [keyword]))
+            size += item.approximateSize(upTo: Self.maximumPageBytes)
+            if size > Self.maximumPageBytes && !sent.isEmpty { break }
             items.append(item)
+            sent.append(message)
         }
         var pubsubResult = XMLElement("pubsub", namespace: PubSubNamespace.pubsub, children: [.element(items)])
-        pubsubResult.append(RSMResult(first: found.first?.stanzaID, last: found.last?.stanzaID).element)
+        pubsubResult.append(RSMResult(first: sent.first?.stanzaID, last: sent.last?.stanzaID).element)
         return pubsubResult
     }
 
