@@ -47,6 +47,9 @@ from harness import HarnessError, Stack, StackSettings, wait_for_component  # no
 from harness.procs import format_tail  # noqa: E402
 from rawclient import ClientError, RawClient  # noqa: E402
 
+# Benchmarks send faster than any person: flood control off, so it does not measure itself.
+BENCH_LIMITS = "[limits]\nmessages_per_minute = 0\npresence_per_minute = 0\nsubject_changes_per_minute = 0"
+
 PARLEY_DOMAIN = "rooms.localhost"
 PROSODY_MUC_DOMAIN = "conference.localhost"
 SERVICES = {"parley": ("Parley", PARLEY_DOMAIN), "prosody": ("Prosody", PROSODY_MUC_DOMAIN)}
@@ -932,7 +935,8 @@ def main(argv=None) -> int:
         run_dir=args.run_dir.resolve(), c2s_port=args.c2s_port, component_port=args.component_port,
         accounts={f"u{i:04d}": PASSWORD for i in range(args.users)},
         parley_bin=args.parley_bin.resolve(), parley_log_level=args.parley_log_level,
-        prosody_log_level=args.prosody_log_level, parley_ready_timeout=30.0)
+        prosody_log_level=args.prosody_log_level, parley_ready_timeout=30.0,
+        parley_extra_config=BENCH_LIMITS)
     stack = Stack(settings)
     with_prosody_muc(stack, args.prosody_read_size)
 

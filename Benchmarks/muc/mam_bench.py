@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 
 from harness import HarnessError, Stack, StackSettings, wait_for_component  # noqa: E402
 from rawclient import ClientError, RawClient  # noqa: E402
-from bench import cpu_seconds, fmt_mib, machine_busy_seconds, machine_facts, pct, rss_kib  # noqa: E402
+from bench import BENCH_LIMITS, cpu_seconds, fmt_mib, machine_busy_seconds, machine_facts, pct, rss_kib  # noqa: E402
 
 PARLEY_DOMAIN = "rooms.localhost"
 PROSODY_MAM_DOMAIN = "mam.localhost"
@@ -621,7 +621,8 @@ def main(argv=None) -> int:
         run_dir=run_dir, c2s_port=args.c2s_port, component_port=args.component_port,
         accounts={"u0000": PASSWORD, "u0001": PASSWORD},
         parley_bin=args.parley_bin.resolve(), parley_log_level=args.parley_log_level,
-        prosody_log_level=args.prosody_log_level, parley_ready_timeout=60.0)
+        prosody_log_level=args.prosody_log_level, parley_ready_timeout=60.0,
+        parley_extra_config=BENCH_LIMITS)
     stack = Stack(settings)
     with_prosody_mam(stack, args.max_results)
 

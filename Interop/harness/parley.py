@@ -15,8 +15,9 @@ def _toml_string(value: str) -> str:
 
 
 def write_parley_config(path: Path, domain: str, port: int, secret: str, database: Path,
-                        host: str = LOOPBACK) -> Path:
-    """Write the config that `parley run --config` reads (see shared DESIGN, §4)."""
+                        host: str = LOOPBACK, extra: str = "") -> Path:
+    """Write the config that `parley run --config` reads (see shared DESIGN, §4); `extra`
+    (TOML tables) is appended."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         "[component]\n"
@@ -26,7 +27,8 @@ def write_parley_config(path: Path, domain: str, port: int, secret: str, databas
         f"secret = {_toml_string(secret)}\n"
         "\n"
         "[storage]\n"
-        f"database = {_toml_string(str(database.resolve()))}\n")
+        f"database = {_toml_string(str(database.resolve()))}\n"
+        + (f"\n{extra}\n" if extra else ""))
     path.chmod(0o600)  # it holds the component secret
     return path
 
@@ -35,13 +37,14 @@ class ParleyService:
     """`parley run --config <toml> --log-level <level>`, output to parley.log."""
 
     def __init__(self, run_dir: Path, parley_bin: Path, component_domain: str,
-                 component_port: int, secret: str, log_level: str = "debug"):
+                 component_port: int, secret: str, log_level: str = "debug", extra_config: str = ""):
         self.run_dir = run_dir
         self.parley_bin = Path(parley_bin)
         self.component_domain = component_domain
         self.component_port = component_port
         self.secret = secret
         self.log_level = log_level
+        self.extra_config = extra_config
         self.config_path = run_dir / "parley.toml"
         self.database_path = run_dir / "parley.sqlite"
         self.log_path = run_dir / "parley.log"
@@ -49,7 +52,7 @@ class ParleyService:
 
     def write_config(self) -> Path:
         return write_parley_config(self.config_path, self.component_domain, self.component_port,
-                                   self.secret, self.database_path)
+                                   self.secret, self.database_path, extra=self.extra_config)
 
     def check_binary(self) -> None:
         if not self.parley_bin.is_file() or not os.access(self.parley_bin, os.X_OK):

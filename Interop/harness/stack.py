@@ -48,6 +48,7 @@ class StackSettings:
     overwrite_accounts: bool = True
     parley_bin: Path | None = None          # None: Prosody only, no Parley
     parley_log_level: str = "debug"
+    parley_extra_config: str = ""           # TOML appended to parley.toml (benchmarks lift [limits])
     prosody_log_level: str = "debug"
     prosody_start_timeout: float = 20.0
     parley_ready_timeout: float = 30.0
@@ -99,7 +100,8 @@ class Stack:
         self.server_name = s.server
         self.prosody = self.server   # the old name
         self.parley = (ParleyService(s.run_dir, s.parley_bin, s.component_domain, s.component_port,
-                                     s.component_secret, log_level=s.parley_log_level)
+                                     s.component_secret, log_level=s.parley_log_level,
+                                     extra_config=s.parley_extra_config)
                        if s.parley_bin is not None else None)
         self.ready_answer: str | None = None
 

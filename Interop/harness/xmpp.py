@@ -291,6 +291,20 @@ def _short(stanza, limit: int = 600) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... [{len(text)} chars]"
 
 
+def flush_server_parser(client: "Client", size: int = 70_000) -> None:
+    """Whitespace after a stanza holding one very large XML token (a 20 KB attribute).
+
+    Debian 12's Expat (2.5.0-1+deb12u5) has Expat 2.6's reparse deferral backported, and
+    the servers' parsers (Prosody 0.12.3 through lua-expat, ejabberd through fast_xml) do
+    not turn it off: a large token is held in the server's buffer until about as many
+    bytes again arrive, so such a stanza is not even read until the client sends more.
+    Parley's own parser turns deferral off (Sources/CExpat/shim.h). Whitespace between
+    stanzas is legal (RFC 6120 §11.7) and lets the test reach what it checks: Parley's
+    answer and a link that survives. It goes through slixmpp's send queue, so it follows
+    whatever the client sent before."""
+    client.xmpp.send(" " * size, use_filters=False)
+
+
 def error_of(stanza: ElementBase) -> tuple[str, str]:
     """(error type, defined condition) of an error stanza, e.g. ("cancel", "service-unavailable")."""
     return stanza["error"]["type"], stanza["error"]["condition"]

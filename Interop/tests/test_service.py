@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness.xmpp import NS_DISCO_INFO, NS_PING, NS_STANZAS, NS_VERSION, Client, error_of
+from harness.xmpp import NS_DISCO_INFO, NS_PING, NS_STANZAS, NS_VERSION, Client, error_of, flush_server_parser
 
 NS_UNKNOWN = "urn:example:unknown"
 
@@ -33,20 +33,6 @@ ODD_TEXT = ("\U0001F600\U0001F9D1\u200D\U0001F4BB e\u0301\u0301\u0301 \u202Eevil
 
 def unknown_query() -> ET.Element:
     return ET.Element(f"{{{NS_UNKNOWN}}}query")
-
-
-def flush_server_parser(client: Client, size: int = 70_000) -> None:
-    """Whitespace after a stanza holding one very large XML token (a 20 KB attribute).
-
-    Debian 12's Expat (2.5.0-1+deb12u5) has Expat 2.6's reparse deferral backported, and
-    the servers' parsers (Prosody 0.12.3 through lua-expat, ejabberd through fast_xml) do
-    not turn it off: a large token is held in the server's buffer until about as many
-    bytes again arrive, so such a stanza is not even read until the client sends more.
-    Parley's own parser turns deferral off (Sources/CExpat/shim.h). Whitespace between
-    stanzas is legal (RFC 6120 §11.7) and lets the test reach what it checks: Parley's
-    answer and a link that survives. It goes through slixmpp's send queue, so it follows
-    whatever the client sent before."""
-    client.xmpp.send(" " * size, use_filters=False)
 
 
 async def assert_service_answers_ping(client: Client, service: str) -> None:

@@ -24,6 +24,8 @@ public struct Room: Sendable {
     /// Invitations not yet declined: invitee (bare JID) → who invited it. Only
     /// these inviters may be sent a decline, so a room is no relay to anyone.
     var invitationsSent: [JID: Set<JID>] = [:]
+    /// Flood control: one token bucket per user and kind of action (`RateLimits.swift`).
+    var rateBuckets: [RateKey: TokenBucket] = [:]
     /// Secret used to derive occupant ids (XEP-0421), fixed per room.
     public let occupantIDSalt: String
 

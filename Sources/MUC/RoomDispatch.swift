@@ -6,7 +6,7 @@ import XMPPCore
 extension Room {
     public mutating func handle(_ stanza: Stanza, context: RoomContext) -> RoomEffects {
         var effects = RoomEffects()
-        if let violation = limitViolation(stanza, limits: context.limits) {
+        if let violation = limitViolation(stanza, limits: context.limits) ?? rateViolation(stanza, context: context) {
             if stanza.acceptsErrorReply { effects.send(violation.reply(to: stanza.element)) }
             return effects
         }

@@ -14,6 +14,13 @@ public struct RoomLimits: Sendable, Hashable {
     public var roomNameBytes = 256
     public var roomDescriptionBytes = 4096
     public var invitationsPerMessage = 5
+    /// Flood control per user and room (token buckets): a burst, then a rate per minute.
+    public var messageBurst = 1000
+    public var messagesPerMinute = 1200
+    public var presenceBurst = 100
+    public var presencePerMinute = 120
+    public var subjectBurst = 20
+    public var subjectChangesPerMinute = 12
 
     public init() {}
 

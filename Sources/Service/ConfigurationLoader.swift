@@ -97,6 +97,14 @@ public enum ConfigurationLoader {
         limits.roomNameBytes = try table.optionalInt("room_name_bytes", in: bytes) ?? limits.roomNameBytes
         limits.roomDescriptionBytes = try table.optionalInt("room_description_bytes", in: bytes) ?? limits.roomDescriptionBytes
         limits.invitationsPerMessage = try table.optionalInt("invitations_per_message", in: 0...1000) ?? limits.invitationsPerMessage
+        let counts = 0...1_000_000
+        limits.messageBurst = try table.optionalInt("message_burst", in: counts) ?? limits.messageBurst
+        limits.messagesPerMinute = try table.optionalInt("messages_per_minute", in: counts) ?? limits.messagesPerMinute
+        limits.presenceBurst = try table.optionalInt("presence_burst", in: counts) ?? limits.presenceBurst
+        limits.presencePerMinute = try table.optionalInt("presence_per_minute", in: counts) ?? limits.presencePerMinute
+        limits.subjectBurst = try table.optionalInt("subject_burst", in: counts) ?? limits.subjectBurst
+        limits.subjectChangesPerMinute = try table.optionalInt("subject_changes_per_minute", in: counts)
+            ?? limits.subjectChangesPerMinute
     }
 
     private static func readComponent(

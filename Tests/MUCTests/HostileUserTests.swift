@@ -215,4 +215,43 @@ struct HostileUserTests {
         #expect(driver.room.occupant(nick: "Bobby") != nil)
         #expect(Nickname.key("Ｂｏｂ  Smith") == "bob smith")
     }
+
+    @Test("flood control: a burst, then a steady rate, per user and room; leaving is never refused")
+    func floodControl() {
+        var driver = OccupantTests.twoInRoom()
+        driver.limits.messageBurst = 3
+        driver.limits.messagesPerMinute = 60
+        driver.limits.presenceBurst = 2
+        driver.limits.presencePerMinute = 6
+        func say(_ from: String) -> StanzaError? {
+            driver.send("<message from='\(from)' to='\(Self.room)' type='groupchat'><body>spam</body></message>").stanzas.first?.stanzaError
+        }
+        #expect((0..<3).allSatisfy { _ in say("bob@localhost/pc") == nil })
+        let refused = say("bob@localhost/pc")
+        #expect(refused?.condition == .resourceConstraint)
+        #expect(refused?.type == .wait)
+        #expect(say("alice@localhost/phone") == nil, "others are not slowed down")
+        driver.now += 1  // 60 a minute: one more a second
+        #expect(say("bob@localhost/pc") == nil)
+        #expect(say("bob@localhost/pc")?.condition == .resourceConstraint)
+
+        func away(_ status: String) -> StanzaError? {
+            driver.send("<presence from='bob@localhost/pc' to='\(Self.room)/Bob'><status>\(status)</status></presence>")
+                .stanzas.first?.stanzaError
+        }
+        #expect(away("1") == nil)
+        #expect(away("2") == nil)
+        #expect(away("3")?.condition == .resourceConstraint)
+        let left = driver.send("<presence from='bob@localhost/pc' to='\(Self.room)/Bob' type='unavailable'/>")
+        #expect(left.stanzas.allSatisfy { $0.stanzaError == nil })
+        #expect(driver.room.occupant(nick: "Bob") == nil)
+
+        var unlimited = OccupantTests.twoInRoom()
+        unlimited.limits.messagesPerMinute = 0
+        unlimited.limits.messageBurst = 1
+        #expect((0..<50).allSatisfy { _ in
+            unlimited.send("<message from='bob@localhost/pc' to='\(Self.room)' type='groupchat'><body>x</body></message>")
+                .stanzas.first?.stanzaError == nil
+        })
+    }
 }

@@ -9,6 +9,7 @@ struct RoomDriver {
     var now: Double = 1_700_000_000
     var nextID = 0
     var archive: [ArchivedMessage] = []
+    var limits = RoomLimits()
 
     static let roomJID = try! JID("lobby@rooms.localhost")
 
@@ -34,7 +35,8 @@ struct RoomDriver {
                 counter += 1
                 return "sid-\(counter)"
             },
-            makeOccupantID: { salt, jid in "oid-\(salt)-\(jid)" })
+            makeOccupantID: { salt, jid in "oid-\(salt)-\(jid)" },
+            limits: limits)
     }
 
     /// Sends one stanza (XML text in jabber:client, `xmlns` added) and returns the effects.
