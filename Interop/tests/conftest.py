@@ -141,14 +141,22 @@ def _settings() -> StackSettings:
         overrides["parley_bin"] = None
     server = _server()
     c2s_port, component_port = DEFAULT_PORTS[server]
+    component_port = int(os.environ.get("INTEROP_COMPONENT_PORT", str(component_port)))
     return StackSettings.for_tests(
         run_dir,
         server=server,
         c2s_port=int(os.environ.get("INTEROP_C2S_PORT", str(c2s_port))),
-        component_port=int(os.environ.get("INTEROP_COMPONENT_PORT", str(component_port))),
+        component_port=component_port,
         ejabberd_log_level=os.environ.get("INTEROP_EJABBERD_LOG_LEVEL", "info"),
+        # Parley's /health (ejabberd takes the component port + 1 for Erlang distribution).
+        parley_extra_config=f'[http]\nlisten = "127.0.0.1:{http_port(component_port)}"',
         **overrides,
     )
+
+
+def http_port(component_port: int) -> int:
+    """Where the test stack's Parley serves HTTP (`[http] listen`)."""
+    return component_port + 2
 
 
 def _no_parley() -> bool:

@@ -4,6 +4,8 @@ and the debug log shows every stanza without what people wrote."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -68,6 +70,11 @@ async def test_a_twin_attached_under_the_same_domain_is_noticed(stack, tmp_path,
             logs = stack.parley.log_path.read_text(errors="replace") + log_path.read_text(errors="replace")
             return "another Parley instance is attached" in logs
         await wait_until(noticed, timeout=45, interval=0.5, what="the twin noticed")
+        # Whichever instance noticed says so in /health; the one the stack started serves it.
+        if "another Parley instance is attached" in stack.parley.log_path.read_text(errors="replace"):
+            url = f"http://127.0.0.1:{stack.settings.component_port + 2}/health"
+            status, body = await asyncio.get_running_loop().run_in_executor(None, _get, url)
+            assert status == 503 and json.loads(body)["twin"] is True, body
     finally:
         twin.terminate()
         try:
@@ -82,3 +89,23 @@ async def test_the_reload_signal_does_not_stop_parley(stack, alice, service):
     reply = await alice.ping(service)
     assert reply["type"] == "result", reply
     assert stack.parley.running()
+
+
+def _get(url: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+async def test_health_says_the_link_is_up_and_the_database_answers(stack, service):
+    port = stack.settings.component_port + 2
+    status, body = await asyncio.get_running_loop().run_in_executor(None, _get, f"http://127.0.0.1:{port}/health")
+    assert status == 200, body
+    report = json.loads(body)
+    assert report["status"] == "ok" and report["link"] == "up" and report["database"] == "ok", report
+    status, _ = await asyncio.get_running_loop().run_in_executor(None, _get, f"http://127.0.0.1:{port}/nothing")
+    assert status == 404

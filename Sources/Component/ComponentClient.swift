@@ -9,6 +9,8 @@ import XMPPCore
 /// link is lost. Only a rejected secret ends it.
 public final class ComponentClient: Sendable {
     public let configuration: ComponentConfiguration
+    /// Up while the stream is open and the handshake accepted.
+    public let status = LinkStatus()
     private let handler: any ComponentStanzaHandler
     private let group: any EventLoopGroup
     private let logger: Logger
@@ -49,6 +51,7 @@ public final class ComponentClient: Sendable {
                 if Task.isCancelled { break }
                 logger.warning("cannot reach the XMPP server at \(endpoint): \(error)")
             }
+            await status.set(up: false)
             let delay = backoff.nextDelay()
             logger.info("reconnecting to \(endpoint) in \(delay.formattedSeconds) s (attempt \(backoff.attempt))")
             do {
@@ -57,6 +60,7 @@ public final class ComponentClient: Sendable {
                 break
             }
         }
+        await status.set(up: false)
         logger.info("component stopped")
     }
 
@@ -125,6 +129,7 @@ public final class ComponentClient: Sendable {
                                 handshakeTimer.cancel()
                                 wasReady = true
                                 logger.notice("component \(configuration.domain) is online (stream \(streamID))")
+                                await status.set(up: true)
                                 ticks = Task { await tick(outbound, allocator: rawChannel.allocator) }
                             case .deliver(let stanza):
                                 if logsStanzas {

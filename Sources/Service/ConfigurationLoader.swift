@@ -39,6 +39,7 @@ public enum ConfigurationLoader {
         let archiveTable = try top.optionalTable("archive")
         let alertsTable = try top.optionalTable("alerts")
         let limitsTable = try top.optionalTable("limits")
+        let httpTable = try top.optionalTable("http")
         try top.rejectUnknownKeys()
 
         let component = try readComponent(&componentTable, baseDirectory: baseDirectory)
@@ -80,10 +81,21 @@ public enum ConfigurationLoader {
             try readLimits(&limitsTable, into: &limits)
             try limitsTable.rejectUnknownKeys()
         }
+        var http: HTTPConfiguration? = nil
+        if var httpTable {
+            let listen = try httpTable.requiredString("listen")
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+                  (1...65535).contains(port), colon != listen.startIndex else {
+                throw httpTable.error("listen", "expected HOST:PORT such as \"127.0.0.1:5281\", got \"\(listen)\"")
+            }
+            let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            http = HTTPConfiguration(host: host, port: port)
+            try httpTable.rejectUnknownKeys()
+        }
         return ParleyConfiguration(
             component: component,
             storage: StorageConfiguration(databasePath: absolute(database, base: baseDirectory), durability: durability),
-            service: service, archive: archive, alerts: alerts, limits: limits)
+            service: service, archive: archive, alerts: alerts, limits: limits, http: http)
     }
 
     /// `[limits]`: every key optional, `0` turns a limit off.

@@ -12,11 +12,13 @@ public struct ParleyConfiguration: Sendable, Hashable {
     public var alerts: AlertsConfiguration
     /// `[limits]`: what a client may put in a room.
     public var limits: RoomLimits
+    /// `[http] listen`: where `/health` is served; nil when the table is absent.
+    public var http: HTTPConfiguration?
 
     public init(
         component: ComponentConfiguration, storage: StorageConfiguration, service: ServiceConfiguration,
         archive: ArchiveConfiguration = ArchiveConfiguration(), alerts: AlertsConfiguration = AlertsConfiguration(),
-        limits: RoomLimits = RoomLimits()
+        limits: RoomLimits = RoomLimits(), http: HTTPConfiguration? = nil
     ) {
         self.component = component
         self.storage = storage
@@ -24,6 +26,7 @@ public struct ParleyConfiguration: Sendable, Hashable {
         self.archive = archive
         self.alerts = alerts
         self.limits = limits
+        self.http = http
     }
 }
 
@@ -73,5 +76,16 @@ public struct ServiceConfiguration: Sendable, Hashable {
 
     public init(name: String = "Parley rooms") {
         self.name = name
+    }
+}
+
+/// The `[http]` table: the small HTTP listener (`/health`).
+public struct HTTPConfiguration: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
     }
 }

@@ -65,6 +65,19 @@ public struct ParleyService: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await sweeper.run() }
             group.addTask { try await component.run() }
+            if let http = configuration.http {
+                let listener = HTTPListener(
+                    host: http.host, port: http.port,
+                    health: {
+                        let databaseAnswers: Bool
+                        do { try await store.ping(); databaseAnswers = true } catch { databaseAnswers = false }
+                        return HealthReport(
+                            linkUp: await component.status.isUp, databaseAnswers: databaseAnswers,
+                            twinSeen: await router.twins.twinSeen)
+                    },
+                    logger: logger)
+                group.addTask { try await listener.run() }
+            }
             // The component ends the service (cancelled, or a fatal error); the sweeper follows.
             defer { group.cancelAll() }
             try await group.next()

@@ -102,6 +102,13 @@ public actor SQLiteRoomStore: RoomStore {
         try database.statement("DELETE FROM rooms WHERE jid = ?").bind(.text(jid.description)).run()
     }
 
+    /// Whether the database answers a trivial query (`/health`).
+    public func ping() throws(StorageError) {
+        let statement = try database.statement("SELECT 1")
+        _ = try statement.step()
+        statement.finish()
+    }
+
     public func endRoom(_ jid: JID, at time: Double) throws(StorageError) {
         let room = SQLiteValue.text(jid.description)
         let key = SQLiteValue.text(Self.endedArchiveKey(jid, at: time))

@@ -152,4 +152,14 @@ struct ConfigurationLoaderTests {
         #expect(try parse(crash).storage.durability == .crash)
         #expect(error(crash.replacingOccurrences(of: "\"crash\"", with: "\"fast\""))?.key == "storage.durability")
     }
+
+    @Test("[http] listen: HOST:PORT, absent means no listener")
+    func http() throws {
+        #expect(try parse(Self.valid).http == nil)
+        let configuration = try parse(Self.valid + "\n[http]\nlisten = \"127.0.0.1:5281\"\n")
+        #expect(configuration.http == HTTPConfiguration(host: "127.0.0.1", port: 5281))
+        #expect(try parse(Self.valid + "\n[http]\nlisten = \"[::1]:5281\"\n").http == HTTPConfiguration(host: "::1", port: 5281))
+        #expect(error(Self.valid + "\n[http]\nlisten = \"5281\"\n")?.key == "http.listen")
+        #expect(error(Self.valid + "\n[http]\nlisten = \"host:99999\"\n")?.key == "http.listen")
+    }
 }

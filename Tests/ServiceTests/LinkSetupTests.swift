@@ -89,4 +89,17 @@ struct LinkSetupTests {
         #expect(full.contains("secret plans"))
         #expect(!full.contains("sesame"))
     }
+
+    @Test("health: 200 only while the link is up, the database answers and no twin was seen lately")
+    func health() {
+        let now = Date()
+        #expect(HealthReport(linkUp: true, databaseAnswers: true, twinSeen: nil).statusCode(now: now) == 200)
+        #expect(HealthReport(linkUp: false, databaseAnswers: true, twinSeen: nil).statusCode(now: now) == 503)
+        #expect(HealthReport(linkUp: true, databaseAnswers: false, twinSeen: nil).statusCode(now: now) == 503)
+        let twin = HealthReport(linkUp: true, databaseAnswers: true, twinSeen: now.addingTimeInterval(-30))
+        #expect(twin.statusCode(now: now) == 503)
+        #expect(twin.json(now: now).contains("\"twin\":true"))
+        #expect(HealthReport(linkUp: true, databaseAnswers: true, twinSeen: now.addingTimeInterval(-3600)).statusCode(now: now) == 200)
+        #expect(HealthReport(linkUp: false, databaseAnswers: true, twinSeen: nil).json(now: now).contains("\"link\":\"down\""))
+    }
 }
