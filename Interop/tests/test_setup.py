@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.muc import create_room, say
+from harness.muc import SELF, create_room, expect_presence, join, say
 from harness.parley import write_parley_config
 from harness.parley_features import new_room, parley_bin, run_parley, wait_until
 
+
+SHUTDOWN = 332  # XEP-0045: removed because the MUC service is being shut down
 
 def _config(stack, directory: Path, *, secret: str, extra: str = "") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
@@ -109,3 +111,23 @@ async def test_health_says_the_link_is_up_and_the_database_answers(stack, servic
     assert report["status"] == "ok" and report["link"] == "up" and report["database"] == "ok", report
     status, _ = await asyncio.get_running_loop().run_in_executor(None, _get, f"http://127.0.0.1:{port}/nothing")
     assert status == 404
+
+
+async def test_sigterm_tells_every_occupant_332_and_exits_cleanly(stack, alice, bob, service):
+    room = new_room(service, "shutdown")
+    await create_room(alice, room, "Alice")
+    await join(bob, room, "Bob")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    status = await loop.run_in_executor(None, stack.parley.stop, 10.0)
+    took = loop.time() - started
+    try:
+        assert status == 0, f"exit status {status}"
+        assert took < 6, f"took {took:.1f} s"
+        # XEP-0045 status 332: removed because the service is shutting down; no client is
+        # left believing it is in the room.
+        await expect_presence(bob, f"{room}/Bob", unavailable=True, codes={SHUTDOWN, SELF})
+        await expect_presence(alice, f"{room}/Alice", unavailable=True, codes={SHUTDOWN, SELF})
+        assert "occupants told the service is shutting down" in stack.parley.log_path.read_text(errors="replace")
+    finally:
+        await loop.run_in_executor(None, stack.start_parley)

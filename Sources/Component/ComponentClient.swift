@@ -11,6 +11,7 @@ public final class ComponentClient: Sendable {
     public let configuration: ComponentConfiguration
     /// Up while the stream is open and the handshake accepted.
     public let status = LinkStatus()
+    private let control = LinkControl()
     private let handler: any ComponentStanzaHandler
     private let group: any EventLoopGroup
     private let logger: Logger
@@ -27,8 +28,8 @@ public final class ComponentClient: Sendable {
         self.logger = logger
     }
 
-    /// Serves until the task is cancelled (then closes the stream politely) or
-    /// the server rejects the secret (then throws).
+    /// Serves until `stop()` (the farewell, then the stream closes), the task is
+    /// cancelled (the stream closes politely), or the server rejects the secret (then throws).
     public func run() async throws(ComponentFailure) {
         var backoff = Backoff(
             initial: configuration.reconnectInitialDelay, maximum: configuration.reconnectMaximumDelay)
@@ -44,6 +45,7 @@ public final class ComponentClient: Sendable {
                     throw outcome.failure
                 }
                 if Task.isCancelled { break }
+                if await control.stopping { break }
                 logger.warning("component link to \(endpoint) ended: \(outcome.failure)")
             } catch let failure as ComponentFailure {
                 throw failure
@@ -52,6 +54,8 @@ public final class ComponentClient: Sendable {
                 logger.warning("cannot reach the XMPP server at \(endpoint): \(error)")
             }
             await status.set(up: false)
+            await control.detach()
+            if await control.stopping { break }
             let delay = backoff.nextDelay()
             logger.info("reconnecting to \(endpoint) in \(delay.formattedSeconds) s (attempt \(backoff.attempt))")
             do {
@@ -130,6 +134,7 @@ public final class ComponentClient: Sendable {
                                 wasReady = true
                                 logger.notice("component \(configuration.domain) is online (stream \(streamID))")
                                 await status.set(up: true)
+                                await control.attach(outbound, channel: rawChannel)
                                 ticks = Task { await tick(outbound, allocator: rawChannel.allocator) }
                             case .deliver(let stanza):
                                 if logsStanzas {
@@ -156,6 +161,26 @@ public final class ComponentClient: Sendable {
             }
         }
         return Outcome(failure: failure, wasReady: wasReady)
+    }
+
+    /// An orderly stop: the handler's farewell (XEP-0045 status 332 to every
+    /// occupant) and the end of the stream go out, the server closes its side,
+    /// and `run()` returns without reconnecting. Should the server not close
+    /// within `grace`, the connection is closed anyway.
+    public func stop(grace: Duration = .seconds(3)) async {
+        guard let link = await control.beginStop() else { return }
+        let farewell = await handler.farewell()
+        if !farewell.isEmpty && logger.logLevel <= .debug { logOutbound(farewell) }
+        var buffer = Self.encode(farewell, allocator: link.channel.allocator)
+        buffer.writeString(ComponentSession.closingTag)
+        logger.notice("stopping: \(farewell.stanzas.count) occupants told the service is shutting down")
+        do {
+            try await link.writer.write(buffer)
+        } catch {
+            logger.warning("stopping: the farewell could not be written: \(error)")
+        }
+        let channel = link.channel
+        channel.eventLoop.scheduleTask(in: .nanoseconds(grace.nanoseconds)) { channel.close(promise: nil) }
     }
 
     /// Runs the handler's `tick` while the link is up: soon after it is ready, then at the interval.

@@ -22,8 +22,13 @@ public protocol ComponentStanzaHandler: Sendable {
     /// ready, then every `ComponentConfiguration.tickInterval`); what it
     /// returns is sent. The service checks the link with it.
     func tick() async -> [Outbound]
+
+    /// What to send before the stream closes in an orderly stop (everyone in a
+    /// room is told it is being shut down); everything pending is committed first.
+    func farewell() async -> [Outbound]
 }
 
 extension ComponentStanzaHandler {
     public func tick() async -> [Outbound] { [] }
+    public func farewell() async -> [Outbound] { [] }
 }

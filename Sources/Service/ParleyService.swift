@@ -11,10 +11,19 @@ import XMPPCore
 public struct ParleyService: Sendable {
     public let configuration: ParleyConfiguration
     private let logger: Logger
+    private let stopRequests: AsyncStream<Void>
+    private let stopContinuation: AsyncStream<Void>.Continuation
 
     public init(configuration: ParleyConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        (stopRequests, stopContinuation) = AsyncStream.makeStream(of: Void.self)
+    }
+
+    /// Asks a running service to stop in order (SIGTERM, SIGINT): occupants are
+    /// told (332), the stream closes, and `run()` returns.
+    public func requestStop() {
+        stopContinuation.yield()
     }
 
     /// Runs until cancelled, or until the server rejects the component's
@@ -65,6 +74,10 @@ public struct ParleyService: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await sweeper.run() }
             group.addTask { try await component.run() }
+            group.addTask {
+                // Waits for a stop request for as long as the service runs; `run()` ending ends it.
+                for await _ in stopRequests { await component.stop() }
+            }
             if let http = configuration.http {
                 let listener = HTTPListener(
                     host: http.host, port: http.port,

@@ -58,6 +58,14 @@ public actor RoomHost {
 
     static let storageFailure = StanzaError(.internalServerError, type: .wait, text: "the message could not be stored")
 
+    /// An orderly stop: everything pending is committed, then every occupant of
+    /// every room in memory is told the service is shutting down (status 332).
+    public func farewell() async -> [Outbound] {
+        await flushPending()
+        let context = makeContext(now: DateTime.milliseconds(Date().timeIntervalSince1970))
+        return rooms.values.flatMap { $0.shutdownPresences(context: context) }.map(Outbound.stanza)
+    }
+
     /// Commits every pending archive row in one transaction; returns the
     /// tickets whose rows could not be stored (their stanzas must not be sent).
     public func commit() async -> Set<Int> {

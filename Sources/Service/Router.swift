@@ -51,6 +51,11 @@ public struct Router: ComponentStanzaHandler {
         self.twins = TwinDetector(domain: domain, logger: logger)
     }
 
+    /// An orderly stop: what the rooms say to their occupants.
+    public func farewell() async -> [Outbound] {
+        await rooms.farewell()
+    }
+
     /// The link check (see `TwinDetector`).
     public func tick() async -> [Outbound] {
         [.stanza(await twins.probe())]

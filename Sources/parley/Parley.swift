@@ -83,7 +83,13 @@ extension Parley {
                     return
                 }
                 logger.notice("received signal \(signal); shutting down")
-                task.cancel()
+                // In order: the archive committed, occupants told (332), the stream closed. If
+                // that has not ended the service within five seconds, it ends anyway.
+                service.requestStop()
+                Task {
+                    try? await Task.sleep(for: .seconds(5))
+                    task.cancel()
+                }
             }
             defer { signals.cancel() }
             do {

@@ -37,6 +37,17 @@ final class RecordingHandler: ComponentStanzaHandler {
     }
 }
 
+/// A handler that says goodbye to one occupant when the client stops.
+final class FarewellHandler: ComponentStanzaHandler {
+    func handle(_ batch: [ComponentInput]) async -> [Outbound] { [] }
+
+    func farewell() async -> [Outbound] {
+        [.stanza(XMLElement(
+            "presence", namespace: Namespace.client,
+            attributes: ["from": "room@rooms.localhost/Al", "to": "al@localhost/x", "type": "unavailable"]))]
+    }
+}
+
 @Suite("Component client against a scripted server", .timeLimit(.minutes(1)))
 struct ComponentClientTests {
     static let secret = "sekrit"
@@ -283,6 +294,34 @@ struct ComponentClientTests {
         _ = try await poll(timeout: .seconds(30), what: "all replies received") {
             connection.bytesReceived > total * 64 * 1024 ? true : nil
         }
+        await server.stop()
+    }
+
+    @Test("an orderly stop sends the farewell, then closes the stream, and run() returns without reconnecting")
+    func orderlyStop() async throws {
+        let server = try await FakeServer.start()
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let client = ComponentClient(
+            configuration: ComponentConfiguration(
+                domain: "rooms.localhost", host: "127.0.0.1", port: server.port, secret: Self.secret,
+                reconnectInitialDelay: .milliseconds(10), reconnectMaximumDelay: .milliseconds(50)),
+            handler: FarewellHandler(), logger: logger)
+        let task = Task { try await client.run() }
+        defer { task.cancel() }
+        let connection = try await server.connection(0)
+        _ = try await connection.acceptHandshake(secret: Self.secret)
+        for _ in 0..<500 where !(await client.status.isUp) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await client.status.isUp)
+
+        await client.stop()
+        let farewell = try await connection.nextElement()
+        #expect(farewell.name == "presence")
+        #expect(farewell[attribute: "type"] == "unavailable")
+        #expect(try await connection.nextEvent() == .streamClose)
+        try await connection.send("</stream:stream>")
+        try await task.value
+        #expect(await client.status.isUp == false)
         await server.stop()
     }
 }

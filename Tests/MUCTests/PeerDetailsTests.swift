@@ -188,4 +188,13 @@ struct PeerDetailsTests {
         #expect(answer[attribute: "to"] == "bob@localhost/pc")
         #expect(answer[attribute: "id"] == "v1")
     }
+
+    @Test("shutting down tells every session of every occupant that it left, with 332")
+    func shutdown() {
+        var driver = OccupantTests.twoInRoom()
+        driver.join("bob@localhost/phone", as: "Bob")
+        let presences = driver.room.shutdownPresences(context: driver.context())
+        #expect(Set(presences.compactMap { $0[attribute: "to"] }) == ["alice@localhost/phone", "bob@localhost/pc", "bob@localhost/phone"])
+        #expect(presences.allSatisfy { $0[attribute: "type"] == "unavailable" && $0.statusCodes.isSuperset(of: [332, 110]) })
+    }
 }
