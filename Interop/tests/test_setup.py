@@ -59,33 +59,6 @@ async def test_the_debug_log_has_every_stanza_but_not_what_people_wrote(alice, s
     assert secret not in log
 
 
-@pytest.mark.server_only("ejabberd", reason="Prosody refuses a second component connection for one domain (conflict)")
-async def test_a_twin_attached_under_the_same_domain_is_noticed(stack, tmp_path, service):
-    config = _config(stack, tmp_path / "twin", secret=stack.settings.component_secret,
-                     extra="link_check_seconds = 1\n")
-    log_path = tmp_path / "twin" / "parley.log"
-    with open(log_path, "w") as log:
-        twin = subprocess.Popen([str(parley_bin()), "run", "--config", str(config), "--log-level", "info"],
-                                stdout=log, stderr=subprocess.STDOUT)
-    try:
-        async def noticed() -> bool:
-            logs = stack.parley.log_path.read_text(errors="replace") + log_path.read_text(errors="replace")
-            return "another Parley instance is attached" in logs
-        await wait_until(noticed, timeout=45, interval=0.5, what="the twin noticed")
-        # Whichever instance noticed says so in /health; the one the stack started serves it.
-        if "another Parley instance is attached" in stack.parley.log_path.read_text(errors="replace"):
-            url = f"http://127.0.0.1:{stack.settings.component_port + 2}/health"
-            status, body = await asyncio.get_running_loop().run_in_executor(None, _get, url)
-            assert status == 503 and json.loads(body)["twin"] is True, body
-    finally:
-        twin.terminate()
-        try:
-            twin.wait(10)
-        except subprocess.TimeoutExpired:
-            twin.kill()
-            twin.wait()
-
-
 async def test_the_reload_signal_does_not_stop_parley(stack, alice, service):
     os.kill(stack.parley.process.pid, signal.SIGHUP)
     reply = await alice.ping(service)
@@ -131,3 +104,31 @@ async def test_sigterm_tells_every_occupant_332_and_exits_cleanly(stack, alice, 
         assert "occupants told the service is shutting down" in stack.parley.log_path.read_text(errors="replace")
     finally:
         await loop.run_in_executor(None, stack.start_parley)
+
+
+# Last in the session: the stack's Parley then reports the twin in /health for ten minutes.
+@pytest.mark.server_only("ejabberd", reason="Prosody refuses a second component connection for one domain (conflict)")
+async def test_a_twin_attached_under_the_same_domain_is_noticed(stack, tmp_path, service):
+    config = _config(stack, tmp_path / "twin", secret=stack.settings.component_secret,
+                     extra="link_check_seconds = 1\n")
+    log_path = tmp_path / "twin" / "parley.log"
+    with open(log_path, "w") as log:
+        twin = subprocess.Popen([str(parley_bin()), "run", "--config", str(config), "--log-level", "info"],
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        async def noticed() -> bool:
+            logs = stack.parley.log_path.read_text(errors="replace") + log_path.read_text(errors="replace")
+            return "another Parley instance is attached" in logs
+        await wait_until(noticed, timeout=45, interval=0.5, what="the twin noticed")
+        # Whichever instance noticed says so in /health; the one the stack started serves it.
+        if "another Parley instance is attached" in stack.parley.log_path.read_text(errors="replace"):
+            url = f"http://127.0.0.1:{stack.settings.component_port + 2}/health"
+            status, body = await asyncio.get_running_loop().run_in_executor(None, _get, url)
+            assert status == 503 and json.loads(body)["twin"] is True, body
+    finally:
+        twin.terminate()
+        try:
+            twin.wait(10)
+        except subprocess.TimeoutExpired:
+            twin.kill()
+            twin.wait()
