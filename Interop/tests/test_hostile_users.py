@@ -197,3 +197,18 @@ async def test_a_flood_of_subject_changes_is_slowed_down(alice, bob, service):
     assert_error(refusal, "wait", "resource-constraint")
     # The room still works for everyone.
     await say(bob, room, "still fine")
+
+
+async def test_a_flood_of_new_rooms_is_slowed_down(connect, service):
+    # 300 new rooms at once are allowed (a test suite creates that many); then one every 6 s.
+    heidi = await connect("heidi")   # nobody else's rooms are counted against her
+    rooms = [new_room(service, "flood") for _ in range(320)]
+    for room in rooms:
+        heidi.send_presence(f"{room}/Heidi", extra=[ET.Element("{http://jabber.org/protocol/muc}x")])
+    refusal = await heidi.expect_presence(
+        lambda p: type_of(p) == "error" and bare(str(p["from"])) in rooms, timeout=30,
+        what="a refused room creation")
+    assert_error(refusal, "wait", "resource-constraint")
+    for room in rooms:
+        heidi.send_presence(f"{room}/Heidi", kind="unavailable")
+    await heidi.ping(service)

@@ -46,6 +46,10 @@ extension Room {
         if existing == nil, let maxUsers = configuration.maxUsers, occupants.count >= maxUsers, affiliation < .admin {
             return refuse(StanzaError(.serviceUnavailable, type: .wait, text: "the room is full"))
         }
+        // The service's own ceiling holds for everyone, admins too: it protects the service.
+        if existing == nil, RoomLimits.exceeds(occupants.count + 1, context.limits.occupantsPerRoom) {
+            return refuse(StanzaError(.serviceUnavailable, type: .wait, text: "the room is full (the service allows \(context.limits.occupantsPerRoom) occupants)"))
+        }
 
         let payload = Self.payload(of: presence.element)
         let isNewSession: Bool

@@ -2,14 +2,20 @@ import XMPPCore
 
 /// A token bucket: a burst, then a steady rate. The clock is the room's
 /// (`RoomContext.now`), so tests drive it.
-struct TokenBucket: Sendable, Hashable {
+public struct TokenBucket: Sendable, Hashable {
     var tokens: Double
-    var updated: Double
+    /// When a token was last asked for.
+    public private(set) var updated: Double
 
-    /// Takes one token if there is one; `burst` or `perMinute` 0 means no limit.
-    mutating func take(now: Double, burst: Int, perMinute: Int) -> Bool {
-        guard burst > 0, perMinute > 0 else { return true }
-        tokens = min(Double(burst), tokens + max(0, now - updated) * Double(perMinute) / 60)
+    public init(tokens: Double, updated: Double) {
+        self.tokens = tokens
+        self.updated = updated
+    }
+
+    /// Takes one token if there is one; a `burst` or `perSecond` of 0 means no limit.
+    public mutating func take(now: Double, burst: Int, perSecond: Double) -> Bool {
+        guard burst > 0, perSecond > 0 else { return true }
+        tokens = min(Double(burst), tokens + max(0, now - updated) * perSecond)
         updated = now
         guard tokens >= 1 else { return false }
         tokens -= 1
@@ -43,7 +49,7 @@ extension Room {
         guard burst > 0, perMinute > 0 else { return nil }
         let key = RateKey(user: stanza.from.bare, action: action)
         var bucket = rateBuckets[key] ?? TokenBucket(tokens: Double(burst), updated: context.now)
-        let allowed = bucket.take(now: context.now, burst: burst, perMinute: perMinute)
+        let allowed = bucket.take(now: context.now, burst: burst, perSecond: Double(perMinute) / 60)
         if rateBuckets[key] == nil && rateBuckets.count >= Self.maximumRateBuckets {
             // Forget users who have been quiet a while; a full bucket is what a new one would be.
             rateBuckets = rateBuckets.filter { context.now - $0.value.updated < 600 }

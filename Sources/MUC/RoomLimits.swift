@@ -21,10 +21,21 @@ public struct RoomLimits: Sendable, Hashable {
     public var presencePerMinute = 120
     public var subjectBurst = 20
     public var subjectChangesPerMinute = 12
+    /// Occupants of one room (a room's own `maxusers` may be lower) and of the whole service.
+    public var occupantsPerRoom = 5000
+    public var occupantsPerService = 100_000
+    /// Rooms one user may own, and create: a burst, then a rate per hour.
+    public var roomsPerUser = 1000
+    public var roomCreationBurst = 300
+    public var roomCreationsPerHour = 600
+    /// Followers (MucSub) of one room, and rooms one user may follow.
+    public var followersPerRoom = 10_000
+    public var followsPerUser = 1000
 
     public init() {}
 
-    static func exceeds(_ size: Int, _ limit: Int) -> Bool {
+    /// Whether `size` is past `limit` (never, when the limit is 0: off).
+    public static func exceeds(_ size: Int, _ limit: Int) -> Bool {
         limit > 0 && size > limit
     }
 }

@@ -52,6 +52,9 @@ extension Room {
             }
             if let problem = Nickname.problem(nick) { throw StanzaError(.notAcceptable, text: problem) }
             try checkSubscriptionAccess(user, nick: nick, password: payload[attribute: "password"], context: context)
+            if subscribers[user] == nil, RoomLimits.exceeds(subscribers.count + 1, context.limits.followersPerRoom) {
+                throw StanzaError(.notAllowed, text: "this room has as many followers as the service allows (\(context.limits.followersPerRoom))")
+            }
             var nodes = Set(payload.children("event", namespace: MucSubNode.namespace).compactMap { $0[attribute: "node"] })
                 .intersection(MucSubNode.all)
             if nodes.isEmpty { nodes = [MucSubNode.messages] }

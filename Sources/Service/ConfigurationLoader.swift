@@ -117,6 +117,13 @@ public enum ConfigurationLoader {
         limits.subjectBurst = try table.optionalInt("subject_burst", in: counts) ?? limits.subjectBurst
         limits.subjectChangesPerMinute = try table.optionalInt("subject_changes_per_minute", in: counts)
             ?? limits.subjectChangesPerMinute
+        limits.occupantsPerRoom = try table.optionalInt("occupants_per_room", in: counts) ?? limits.occupantsPerRoom
+        limits.occupantsPerService = try table.optionalInt("occupants_per_service", in: 0...100_000_000) ?? limits.occupantsPerService
+        limits.roomsPerUser = try table.optionalInt("rooms_per_user", in: counts) ?? limits.roomsPerUser
+        limits.roomCreationBurst = try table.optionalInt("room_creation_burst", in: counts) ?? limits.roomCreationBurst
+        limits.roomCreationsPerHour = try table.optionalInt("room_creations_per_hour", in: counts) ?? limits.roomCreationsPerHour
+        limits.followersPerRoom = try table.optionalInt("followers_per_room", in: counts) ?? limits.followersPerRoom
+        limits.followsPerUser = try table.optionalInt("follows_per_user", in: counts) ?? limits.followsPerUser
     }
 
     private static func readComponent(

@@ -19,6 +19,10 @@ public actor RoomHost {
     private let limits: RoomLimits
     private var rooms: [JID: Room] = [:]
     private var createdAt: [JID: Double] = [:]
+    /// Occupants of all rooms in memory (rooms without occupants are not kept).
+    private var totalOccupants = 0
+    /// Room creations per user (`room_creations_per_hour`), forgotten when idle.
+    private var creationBuckets: [JID: TokenBucket] = [:]
 
     public init(
         domain: JID, store: any RoomStore, alerts: AlertService? = nil, limits: RoomLimits = RoomLimits(), logger: Logger
@@ -57,6 +61,39 @@ public actor RoomHost {
     }
 
     static let storageFailure = StanzaError(.internalServerError, type: .wait, text: "the message could not be stored")
+
+    /// Room creation within `rooms_per_user` and `room_creations_per_hour`, or the error that refuses it.
+    private func creationRefusal(by user: JID, now: Double) async throws(StorageError) -> StanzaError? {
+        if limits.roomsPerUser > 0, try await store.roomsOwned(by: user) >= limits.roomsPerUser {
+            return StanzaError(.notAllowed, text: "you own as many rooms as the service allows (\(limits.roomsPerUser))")
+        }
+        if creationBuckets.count >= 4096 { creationBuckets = creationBuckets.filter { now - $0.value.updated < 3600 } }
+        var bucket = creationBuckets[user] ?? TokenBucket(tokens: Double(limits.roomCreationBurst), updated: now)
+        let allowed = bucket.take(now: now, burst: limits.roomCreationBurst, perSecond: Double(limits.roomCreationsPerHour) / 3600)
+        creationBuckets[user] = bucket
+        return allowed ? nil : StanzaError(.resourceConstraint, type: .wait, text: "too many new rooms: try again later")
+    }
+
+    /// The limits only the service can see: occupants of all rooms, follows of one user in all rooms.
+    private func serviceLimitRefusal(_ stanza: Stanza, room: Room) async -> StanzaError? {
+        switch stanza {
+        case .presence(let presence):
+            guard presence.type == .available, presence.to.resourcepart != nil, room.occupant(session: presence.from) == nil,
+                  RoomLimits.exceeds(totalOccupants + 1, limits.occupantsPerService) else { return nil }
+            return StanzaError(.serviceUnavailable, type: .wait, text: "the service is full; try again later")
+        case .iq(let iq):
+            guard limits.followsPerUser > 0, iq.type == .set, let payload = iq.payload,
+                  payload.name == "subscribe", payload.namespace == MucSubNode.namespace else { return nil }
+            let user = payload[attribute: "jid"].flatMap { try? JID($0) }?.bare ?? iq.from.bare
+            guard room.subscribers[user] == nil else { return nil }
+            let follows = (try? await store.follows(of: user)) ?? 0
+            return follows >= limits.followsPerUser
+                ? StanzaError(.notAllowed, text: "\(user) follows as many rooms as the service allows (\(limits.followsPerUser))")
+                : nil
+        case .message:
+            return nil
+        }
+    }
 
     /// An orderly stop: everything pending is committed, then every occupant of
     /// every room in memory is told the service is shutting down (status 332).
@@ -100,6 +137,9 @@ public actor RoomHost {
                 createdAt[roomJID] = record.created
             } else if case .presence(let presence) = stanza, presence.type == .available, stanza.to.resourcepart != nil {
                 // XEP-0045 §10.1.1: entering a room that does not exist creates it, locked, with the creator as owner.
+                if let refused = try await creationRefusal(by: presence.from.bare, now: now) {
+                    return Processed(outbound: refusal(stanza, refused).map(Outbound.stanza))
+                }
                 room = Room(
                     jid: roomJID, affiliations: [presence.from.bare: .owner], isLocked: true,
                     occupantIDSalt: randomToken(bytes: 16))
@@ -114,8 +154,13 @@ public actor RoomHost {
                 outbound: refusal(stanza, StanzaError(.internalServerError, text: "the room cannot be loaded")).map(Outbound.stanza))
         }
 
+        if let refused = await serviceLimitRefusal(stanza, room: room) {
+            return Processed(outbound: refusal(stanza, refused).map(Outbound.stanza))
+        }
         let context = makeContext(now: now)
         let before = rooms[roomJID]
+        let occupantsBefore = before?.occupants.count ?? 0
+        defer { totalOccupants += (rooms[roomJID]?.occupants.count ?? 0) - occupantsBefore }
         let effects = room.handle(stanza, context: context)
 
         // Nobody hears of a message before it is in the archive: the rows join

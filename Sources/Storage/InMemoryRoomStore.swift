@@ -26,6 +26,14 @@ public actor InMemoryRoomStore: RoomStore {
         rooms[jid] = nil
     }
 
+    public func roomsOwned(by user: JID) -> Int {
+        rooms.values.filter { $0.affiliations[user] == .owner }.count
+    }
+
+    public func follows(of user: JID) -> Int {
+        rooms.values.filter { $0.subscribers[user] != nil }.count
+    }
+
     public func endRoom(_ jid: JID, at time: Double) throws(StorageError) {
         if let roomWriteFailure { throw roomWriteFailure }
         rooms[jid] = nil

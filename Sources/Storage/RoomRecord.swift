@@ -63,6 +63,10 @@ public protocol RoomStore: Sendable {
     /// archive moves out of reach of any later room with the same JID.
     func endRoom(_ jid: JID, at time: Double) async throws(StorageError)
     func publicRooms() async throws(StorageError) -> [RoomListing]
+    /// How many rooms `user` owns (the `rooms_per_user` limit).
+    func roomsOwned(by user: JID) async throws(StorageError) -> Int
+    /// How many rooms `user` follows (the `follows_per_user` limit).
+    func follows(of user: JID) async throws(StorageError) -> Int
     /// Commits the messages in one transaction; they are durable when this returns.
     func append(_ messages: [ArchivedMessage]) async throws(StorageError)
     /// The newest messages of a room that fit the request, oldest first.

@@ -102,6 +102,20 @@ public actor SQLiteRoomStore: RoomStore {
         try database.statement("DELETE FROM rooms WHERE jid = ?").bind(.text(jid.description)).run()
     }
 
+    public func roomsOwned(by user: JID) throws(StorageError) -> Int {
+        try count("SELECT COUNT(*) FROM affiliations WHERE jid = ? AND affiliation = 'owner'", user)
+    }
+
+    public func follows(of user: JID) throws(StorageError) -> Int {
+        try count("SELECT COUNT(*) FROM room_subscriptions WHERE subscriber = ?", user)
+    }
+
+    private func count(_ sql: String, _ user: JID) throws(StorageError) -> Int {
+        let statement = try database.statement(sql).bind(.text(user.description))
+        defer { statement.finish() }
+        return try statement.step() ? Int(statement.int(0)) : 0
+    }
+
     /// Whether the database answers a trivial query (`/health`).
     public func ping() throws(StorageError) {
         let statement = try database.statement("SELECT 1")

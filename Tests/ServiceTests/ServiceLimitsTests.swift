@@ -1,0 +1,88 @@
+import Logging
+import MUC
+import Service
+import Storage
+import Testing
+import XMLStream
+import XMPPCore
+
+/// The limits only the service can see: rooms a user creates and owns, occupants of all
+/// rooms, rooms a user follows.
+@Suite("Service-wide limits")
+struct ServiceLimitsTests {
+    static let domain = try! JID("rooms.localhost")
+
+    static func host(_ configure: (inout RoomLimits) -> Void) -> (RoomHost, InMemoryRoomStore) {
+        var limits = RoomLimits()
+        configure(&limits)
+        let store = InMemoryRoomStore()
+        return (RoomHost(domain: domain, store: store, limits: limits, logger: Logger(label: "test")), store)
+    }
+
+    static func join(_ host: RoomHost, _ user: String, room: String, nick: String) async throws -> [XMLElement] {
+        await host.handle(try DurabilityTests.stanza(
+            "<presence from='\(user)' to='\(room)@rooms.localhost/\(nick)'><x xmlns='http://jabber.org/protocol/muc'/></presence>")).stanzas
+    }
+
+    static func configure(_ host: RoomHost, _ user: String, room: String) async throws {
+        _ = await host.handle(try DurabilityTests.stanza("""
+            <iq from='\(user)' to='\(room)@rooms.localhost' type='set' id='c'><query xmlns='http://jabber.org/protocol/muc#owner'>\
+            <x xmlns='jabber:x:data' type='submit'/></query></iq>
+            """))
+    }
+
+    @Test("room creation: a burst, then a rate; and a ceiling on rooms owned")
+    func creation() async throws {
+        let (host, _) = Self.host { $0.roomCreationBurst = 2; $0.roomCreationsPerHour = 1 }
+        #expect(try await Self.join(host, "eve@localhost/x", room: "a", nick: "Eve").first?.stanzaError == nil)
+        #expect(try await Self.join(host, "eve@localhost/x", room: "b", nick: "Eve").first?.stanzaError == nil)
+        let third = try await Self.join(host, "eve@localhost/x", room: "c", nick: "Eve")
+        #expect(third.first?.stanzaError?.condition == .resourceConstraint)
+        #expect(try await Self.join(host, "bob@localhost/x", room: "d", nick: "Bob").first?.stanzaError == nil, "others may")
+
+        let (owned, _) = Self.host { $0.roomsPerUser = 1 }
+        _ = try await Self.join(owned, "eve@localhost/x", room: "mine", nick: "Eve")
+        try await Self.configure(owned, "eve@localhost/x", room: "mine")
+        let second = try await Self.join(owned, "eve@localhost/x", room: "another", nick: "Eve")
+        #expect(second.first?.stanzaError?.condition == .notAllowed)
+        // Entering existing rooms is not creating.
+        #expect(try await Self.join(owned, "eve@localhost/y", room: "mine", nick: "Eve").first?.stanzaError == nil)
+    }
+
+    @Test("occupants: per room whatever its maxusers, and for the whole service")
+    func occupants() async throws {
+        let (host, _) = Self.host { $0.occupantsPerRoom = 2; $0.occupantsPerService = 3 }
+        _ = try await Self.join(host, "alice@localhost/a", room: "one", nick: "Alice")
+        try await Self.configure(host, "alice@localhost/a", room: "one")
+        #expect(try await Self.join(host, "bob@localhost/b", room: "one", nick: "Bob").first?.stanzaError == nil)
+        #expect(try await Self.join(host, "carol@localhost/c", room: "one", nick: "Carol").first?.stanzaError?.condition == .serviceUnavailable)
+        _ = try await Self.join(host, "carol@localhost/c", room: "two", nick: "Carol")
+        try await Self.configure(host, "carol@localhost/c", room: "two")
+        let full = try await Self.join(host, "dave@localhost/d", room: "two", nick: "Dave")
+        #expect(full.first?.stanzaError?.condition == .serviceUnavailable)
+        #expect(full.first?.stanzaError?.text?.contains("service") == true)
+    }
+
+    @Test("followers per room and rooms per follower")
+    func follows() async throws {
+        let (host, _) = Self.host { $0.followersPerRoom = 1; $0.followsPerUser = 1 }
+        for room in ["one", "two"] {
+            _ = try await Self.join(host, "alice@localhost/a", room: room, nick: "Alice")
+            try await Self.configure(host, "alice@localhost/a", room: room)
+        }
+        func follow(_ user: String, _ room: String) async throws -> StanzaError? {
+            await host.handle(try DurabilityTests.stanza("""
+                <iq from='\(user)' to='\(room)@rooms.localhost' type='set' id='f'>\
+                <subscribe xmlns='urn:xmpp:mucsub:0' nick='\(user.prefix(3))'><event node='urn:xmpp:mucsub:nodes:messages'/></subscribe></iq>
+                """)).stanzas.first?.stanzaError
+        }
+        #expect(try await follow("bob@localhost/b", "one") == nil)
+        #expect(try await follow("carol@localhost/c", "one")?.condition == .notAllowed)
+        #expect(try await follow("bob@localhost/b", "two")?.condition == .notAllowed)
+    }
+}
+
+extension XMLElement {
+    /// The error this stanza carries, if it is an error.
+    var stanzaError: StanzaError? { StanzaError(errorStanza: self) }
+}
