@@ -28,16 +28,15 @@ Every wait is bounded (--timeout, default 15 s). Exit status: 0 when every step 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import sys
-import time
-import traceback
 import uuid
 from datetime import timedelta
+
+from scenario import (Results, ScenarioError, cannot_import, check, parse_args, polling,
+                      timed_out)
 
 try:
     import aioxmpp
@@ -46,14 +45,7 @@ try:
     import aioxmpp.muc
     from aioxmpp.muc import LeaveMode
 except ImportError as error:  # pragma: no cover - depends on the machine
-    print(json.dumps({"fatal": f"cannot import aioxmpp under {sys.executable}: {error}"}), flush=True)
-    print(f"aioxmpp_scenario: cannot import aioxmpp under {sys.executable}: {error} "
-          "(install python3-aioxmpp and run with /usr/bin/python3)", file=sys.stderr)
-    sys.exit(2)
-
-
-class ScenarioError(Exception):
-    pass
+    cannot_import("aioxmpp", error)
 
 
 async def _no_discovery(domain, loop=None, logger=None):
@@ -69,21 +61,11 @@ aioxmpp.node.discover_connectors = _no_discovery
 TIMEOUT = 15.0
 
 
-def check(condition, message, **evidence):
-    if not condition:
-        raise ScenarioError(message + ("; " + json.dumps(evidence, default=str) if evidence else ""))
-
-
 async def wait_until(predicate, what, timeout=None):
     """Poll predicate() until it returns something true (returned), or fail."""
-    timeout = TIMEOUT if timeout is None else timeout
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
+    for value in polling(predicate, what, TIMEOUT if timeout is None else timeout):
         if value:
             return value
-        if time.monotonic() > deadline:
-            raise ScenarioError(f"timed out after {timeout:.0f} s waiting for {what}")
         await asyncio.sleep(0.02)
 
 
@@ -92,7 +74,7 @@ async def bounded(awaitable, what, timeout=None):
     try:
         return await asyncio.wait_for(awaitable, timeout)
     except asyncio.TimeoutError:
-        raise ScenarioError(f"timed out after {timeout:.0f} s waiting for {what}") from None
+        raise timed_out(what, timeout) from None
 
 
 def occupant_summary(occupant):
@@ -229,38 +211,16 @@ class Scenario:
     def __init__(self, args):
         self.args = args
         self.room = args.room
-        self.results = []
-        self.failed = set()
+        self.results = Results("aioxmpp_scenario")
         self.token = uuid.uuid4().hex[:8]
         self.alice, self.bob, self.carol, self.dave = (User(u, p, args) for u, p in args.accounts[:4])
         self.users = [self.alice, self.bob, self.carol, self.dave]
         self.rooms = {}   # user -> Room
 
-    def emit(self, record):
-        print(json.dumps(record, default=str), flush=True)
-        self.results.append(record)
-
     async def step(self, name, function, needs=()):
-        missing = [n for n in needs if n in self.failed]
-        if missing:
-            self.failed.add(name)
-            self.emit({"step": name, "ok": False, "skipped": True, "detail": {},
-                       "error": f"not run: needs {', '.join(missing)}", "seconds": 0})
-            return
-        started = time.monotonic()
-        detail = {}
-        try:
-            await function(detail)
-            ok, error = True, None
-        except ScenarioError as failure:
-            ok, error = False, str(failure)
-        except Exception as failure:  # the library raised: this step's failure
-            ok, error = False, f"{type(failure).__name__}: {failure}\n{traceback.format_exc(limit=4)}"
-        if not ok:
-            self.failed.add(name)
-            print(f"aioxmpp_scenario: step {name} failed: {error}", file=sys.stderr, flush=True)
-        self.emit({"step": name, "ok": ok, "skipped": False, "detail": detail, "error": error,
-                   "seconds": round(time.monotonic() - started, 2)})
+        if self.results.ready(name, needs):
+            with self.results.step(name) as detail:
+                await function(detail)
 
     async def enter(self, user, nick, detail_key, detail):
         """Join and wait for aioxmpp's join future (set on the self-presence)."""
@@ -575,44 +535,16 @@ class Scenario:
             except (asyncio.TimeoutError, Exception) as error:  # noqa: B014
                 print(f"aioxmpp_scenario: disconnecting: {type(error).__name__}: {error}",
                       file=sys.stderr)
-        passed = [r["step"] for r in self.results if r["ok"]]
-        failed = [r["step"] for r in self.results if not r["ok"] and not r["skipped"]]
-        skipped = [r["step"] for r in self.results if r["skipped"]]
-        print(json.dumps({"summary": {"passed": passed, "failed": failed, "skipped": skipped}}),
-              flush=True)
-        return 0 if not failed and not skipped else 1
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1", help="the server's c2s address")
-    parser.add_argument("--port", type=int, required=True, help="the server's c2s port")
-    parser.add_argument("--domain", default="localhost", help="the accounts' domain")
-    parser.add_argument("--account", action="append", default=[], metavar="USER=PASSWORD",
-                        help="four: the owner, the guest, the one kicked and banned, the late joiner")
-    parser.add_argument("--room", required=True, help="the room JID to create (must not exist)")
-    parser.add_argument("--service", required=True, help="the MUC service domain")
-    parser.add_argument("--timeout", type=float, default=15.0, help="bound of every wait (s)")
-    parser.add_argument("--debug", action="store_true", help="aioxmpp's debug log on stderr")
-    args = parser.parse_args(argv)
-    accounts = []
-    for spec in args.account:
-        user, sep, password = spec.partition("=")
-        if not sep or not user:
-            parser.error(f"--account {spec!r}: want USER=PASSWORD")
-        accounts.append((user, password))
-    if len(accounts) < 4:
-        parser.error("give four --account USER=PASSWORD")
-    args.accounts = accounts
-    room = aioxmpp.JID.fromstr(args.room)
-    if room.resource or not room.localpart or room.domain != args.service:
-        parser.error(f"--room {args.room!r} is not a bare room JID at {args.service}")
-    return args
+        return self.results.summary()
 
 
 def main(argv=None):
     global TIMEOUT
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args = parse_args(
+        sys.argv[1:] if argv is None else argv, description=__doc__.split("\n\n")[0],
+        roles=("the owner", "the guest", "the one kicked and banned", "the late joiner"),
+        room_jid=aioxmpp.JID.fromstr,
+        options=[(("--debug",), dict(action="store_true", help="aioxmpp's debug log on stderr"))])
     TIMEOUT = args.timeout
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")

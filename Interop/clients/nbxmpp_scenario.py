@@ -26,12 +26,11 @@ per user the way Gajim does, from those properties only, and checks both.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
-import traceback
 import uuid
+
+from scenario import Results, ScenarioError, cannot_import, check, parse_args, polling
 
 try:
     import gi  # noqa: F401
@@ -41,22 +40,10 @@ try:
     from nbxmpp.protocol import JID, Message
     from nbxmpp.structs import StanzaHandler
 except ImportError as error:  # pragma: no cover - depends on the machine
-    print(json.dumps({"fatal": f"cannot import nbxmpp under {sys.executable}: {error}"}), flush=True)
-    print(f"nbxmpp_scenario: cannot import nbxmpp under {sys.executable}: {error} "
-          "(install python3-nbxmpp and run with /usr/bin/python3)", file=sys.stderr)
-    sys.exit(2)
-
-
-class ScenarioError(Exception):
-    pass
+    cannot_import("nbxmpp", error)
 
 
 TIMEOUT = 15.0
-
-
-def check(condition, message, **evidence):
-    if not condition:
-        raise ScenarioError(message + ("; " + json.dumps(evidence, default=str) if evidence else ""))
 
 
 # -- the GLib loop, driven step by step ---------------------------------------------------
@@ -67,14 +54,9 @@ GLib.timeout_add(50, lambda: True)   # wakes iteration() up at least every 50 ms
 
 def pump(predicate, what, timeout=None):
     """Run the GLib loop until predicate() returns something true (returned), or fail."""
-    timeout = TIMEOUT if timeout is None else timeout
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
+    for value in polling(predicate, what, TIMEOUT if timeout is None else timeout):
         if value:
             return value
-        if time.monotonic() > deadline:
-            raise ScenarioError(f"timed out after {timeout:.0f} s waiting for {what}")
         _CONTEXT.iteration(True)
 
 
@@ -312,8 +294,7 @@ class Scenario:
     def __init__(self, args):
         self.args = args
         self.room = args.room
-        self.results = []
-        self.failed = set()
+        self.results = Results("nbxmpp_scenario")
         (owner, owner_pw), (guest, guest_pw), (victim, victim_pw) = args.accounts[:3]
         self.alice = User(owner, owner_pw, args)
         self.bob = User(guest, guest_pw, args)
@@ -322,31 +303,10 @@ class Scenario:
         self.nick = {self.alice: "Alice", self.bob: "Bob", self.carol: "Carol"}
         self.token = uuid.uuid4().hex[:8]
 
-    def emit(self, record):
-        print(json.dumps(record, default=str), flush=True)
-        self.results.append(record)
-
     def step(self, name, function, needs=()):
-        missing = [n for n in needs if n in self.failed]
-        if missing:
-            self.failed.add(name)
-            self.emit({"step": name, "ok": False, "skipped": True, "detail": {},
-                       "error": f"not run: needs {', '.join(missing)}", "seconds": 0})
-            return
-        started = time.monotonic()
-        detail = {}
-        try:
-            function(detail)
-            ok, error = True, None
-        except ScenarioError as failure:
-            ok, error = False, str(failure)
-        except Exception as failure:  # the library raised: report it as this step's failure
-            ok, error = False, f"{type(failure).__name__}: {failure}\n{traceback.format_exc(limit=4)}"
-        if not ok:
-            self.failed.add(name)
-            print(f"nbxmpp_scenario: step {name} failed: {error}", file=sys.stderr, flush=True)
-        self.emit({"step": name, "ok": ok, "skipped": False, "detail": detail, "error": error,
-                   "seconds": round(time.monotonic() - started, 2)})
+        if self.results.ready(name, needs):
+            with self.results.step(name) as detail:
+                function(detail)
 
     # steps
     def connect(self, detail):
@@ -649,45 +609,17 @@ class Scenario:
         self.step("leave", self.leave, needs=["join"])
         for user in self.users:
             user.disconnect()
-        passed = [r["step"] for r in self.results if r["ok"]]
-        failed = [r["step"] for r in self.results if not r["ok"] and not r["skipped"]]
-        skipped = [r["step"] for r in self.results if r["skipped"]]
-        print(json.dumps({"summary": {"passed": passed, "failed": failed, "skipped": skipped}}),
-              flush=True)
-        return 0 if not failed and not skipped else 1
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1", help="the server's c2s address")
-    parser.add_argument("--port", type=int, required=True, help="the server's c2s port")
-    parser.add_argument("--domain", default="localhost", help="the accounts' domain")
-    parser.add_argument("--account", action="append", default=[], metavar="USER=PASSWORD",
-                        help="three: the owner, the guest, the one kicked and banned")
-    parser.add_argument("--room", required=True, help="the room JID to create (must not exist)")
-    parser.add_argument("--service", required=True, help="the MUC service domain")
-    parser.add_argument("--timeout", type=float, default=15.0, help="bound of every wait (s)")
-    parser.add_argument("--no-archive", action="store_true",
-                        help="the service keeps no archive: no MAM step, no stanza-id check")
-    args = parser.parse_args(argv)
-    accounts = []
-    for spec in args.account:
-        user, sep, password = spec.partition("=")
-        if not sep or not user:
-            parser.error(f"--account {spec!r}: want USER=PASSWORD")
-        accounts.append((user, password))
-    if len(accounts) < 3:
-        parser.error("give three --account USER=PASSWORD")
-    args.accounts = accounts
-    room = JID.from_string(args.room)
-    if room.resource or not room.localpart or room.domain != args.service:
-        parser.error(f"--room {args.room!r} is not a bare room JID at {args.service}")
-    return args
+        return self.results.summary()
 
 
 def main(argv=None):
     global TIMEOUT
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args = parse_args(
+        sys.argv[1:] if argv is None else argv, description=__doc__.split("\n\n")[0],
+        roles=("the owner", "the guest", "the one kicked and banned"), room_jid=JID.from_string,
+        options=[(("--no-archive",), dict(
+            action="store_true",
+            help="the service keeps no archive: no MAM step, no stanza-id check"))])
     TIMEOUT = args.timeout
     status = Scenario(args).run()
     if status:
