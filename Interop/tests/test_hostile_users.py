@@ -8,9 +8,10 @@ import asyncio
 
 import xml.etree.ElementTree as ET
 
-from harness.muc import (BANNED, NS_DATA, NS_MUC_USER, SELF, assert_error, assert_result, attr, bare, configure,
-                         create_room, destroy_room, disco_info_forms, expect_presence, join, join_refused, say,
-                         send_groupchat, send_subject, set_affiliation, type_of)
+from harness.muc import (BANNED, NS_DATA, NS_MUC_USER, SELF, assert_error, assert_result, attr, bare,
+                         configure, create_room, destroy_room, disco_info_forms, expect_error_reply,
+                         expect_presence, join, join_refused, say, send_groupchat, send_subject,
+                         set_affiliation, type_of)
 from harness.parley_features import (FULLTEXT_FIELD, NS_MUCSUB, alert_items, alert_subscribe, follow,
                                      followed_rooms, is_mucsub_event, mam_query, new_room, run_parley)
 from harness.xmpp import flush_server_parser
@@ -55,8 +56,7 @@ async def test_registering_gives_a_visitor_no_voice(alice, bob, service):
     await join(bob, room, "Bob")
     assert_result(await bob.set(room, _register_form("Bob")), "Bob's registration")
     sent = send_groupchat(bob, room, "now I can talk?")
-    refusal = await bob.expect_message(lambda m: attr(m, "id") == sent["id"] and type_of(m) == "error",
-                                       what="the refusal of a visitor's message")
+    refusal = await expect_error_reply(bob, "message", sent)
     assert_error(refusal, "auth", "forbidden")
 
 
@@ -104,8 +104,7 @@ async def test_sizes_and_counts_a_client_controls_are_limited(alice, bob, servic
 
     await join(bob, room, "Bob")
     sent = send_groupchat(bob, room, "x" * 70_000)
-    refusal = await bob.expect_message(lambda m: attr(m, "id") == sent["id"] and type_of(m) == "error",
-                                       what="the refusal of a 70 KB body")
+    refusal = await expect_error_reply(bob, "message", sent)
     assert_error(refusal, "modify", "policy-violation")
     assert not [m for m in alice.received("message") if attr(m, "id") == sent["id"]]
 
@@ -113,8 +112,7 @@ async def test_sizes_and_counts_a_client_controls_are_limited(alice, bob, servic
     for n in range(6):
         ET.SubElement(x, f"{{{NS_MUC_USER}}}invite", to=f"target{n}@elsewhere.example")
     sent = bob.send_message(room, None, kind="normal", extra=[x])
-    refusal = await bob.expect_message(lambda m: attr(m, "id") == sent["id"] and type_of(m) == "error",
-                                       what="the refusal of six invitations")
+    refusal = await expect_error_reply(bob, "message", sent)
     assert_error(refusal, "modify", "policy-violation")
 
 
@@ -125,8 +123,7 @@ async def test_a_room_relays_no_decline_to_someone_who_invited_nobody(carol, ser
     decline = ET.SubElement(x, f"{{{NS_MUC_USER}}}decline", to="victim@elsewhere.example")
     ET.SubElement(decline, f"{{{NS_MUC_USER}}}reason").text = "cheap watches"
     sent = carol.send_message(room, None, kind="normal", extra=[x])
-    refusal = await carol.expect_message(lambda m: attr(m, "id") == sent["id"] and type_of(m) == "error",
-                                         what="the refusal of a stray decline")
+    refusal = await expect_error_reply(carol, "message", sent)
     assert_error(refusal, "modify", "not-acceptable")
 
 

@@ -10,9 +10,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness.muc import (NICK_CHANGED, NS_CLIENT, SELF, assert_error, assert_result, attr, bare, configure,
-                         create_room, expect_presence, item, items, join, say, send_groupchat, send_presence,
-                         sender, set_affiliation, stanza_ids_of, status_codes, text_of, type_of, xml_of)
+from harness.muc import (NICK_CHANGED, NS_CLIENT, SELF, assert_error, assert_result, attr, bare,
+                         configure, create_room, expect_error_reply, expect_presence, item, items, join,
+                         say, send_groupchat, send_presence, sender, set_affiliation, stanza_ids_of,
+                         status_codes, text_of, type_of, xml_of)
 from harness.parley_features import mam_query, rsm_set
 
 NS_CHATSTATES = "http://jabber.org/protocol/chatstates"
@@ -114,8 +115,7 @@ async def test_errors_from_a_room_name_the_room_in_by(alice, carol, muc):
     room = muc.new_room()
     await create_room(alice, room, "Alice")
     sent = send_groupchat(carol, room, "I am not in this room")
-    refusal = await carol.expect_message(lambda m: attr(m, "id") == sent["id"] and type_of(m) == "error",
-                                         what="the groupchat refusal")
+    refusal = await expect_error_reply(carol, "message", sent)
     error = xml_of(refusal).find(f"{{{NS_CLIENT}}}error")
     assert error is not None and error.get("by") == room, ET.tostring(xml_of(refusal))
 

@@ -101,29 +101,33 @@ public enum ConfigurationLoader {
     /// `[limits]`: every key optional, `0` turns a limit off.
     private static func readLimits(_ table: inout TableReader, into limits: inout RoomLimits) throws(ConfigurationError) {
         let bytes = 0...(64 * 1024 * 1024)
-        limits.nickBytes = try table.optionalInt("nick_bytes", in: 0...1023) ?? limits.nickBytes
-        limits.statusBytes = try table.optionalInt("status_bytes", in: bytes) ?? limits.statusBytes
-        limits.presencePayloadBytes = try table.optionalInt("presence_payload_bytes", in: bytes) ?? limits.presencePayloadBytes
-        limits.subjectBytes = try table.optionalInt("subject_bytes", in: bytes) ?? limits.subjectBytes
-        limits.bodyBytes = try table.optionalInt("body_bytes", in: bytes) ?? limits.bodyBytes
-        limits.roomNameBytes = try table.optionalInt("room_name_bytes", in: bytes) ?? limits.roomNameBytes
-        limits.roomDescriptionBytes = try table.optionalInt("room_description_bytes", in: bytes) ?? limits.roomDescriptionBytes
-        limits.invitationsPerMessage = try table.optionalInt("invitations_per_message", in: 0...1000) ?? limits.invitationsPerMessage
         let counts = 0...1_000_000
-        limits.messageBurst = try table.optionalInt("message_burst", in: counts) ?? limits.messageBurst
-        limits.messagesPerMinute = try table.optionalInt("messages_per_minute", in: counts) ?? limits.messagesPerMinute
-        limits.presenceBurst = try table.optionalInt("presence_burst", in: counts) ?? limits.presenceBurst
-        limits.presencePerMinute = try table.optionalInt("presence_per_minute", in: counts) ?? limits.presencePerMinute
-        limits.subjectBurst = try table.optionalInt("subject_burst", in: counts) ?? limits.subjectBurst
-        limits.subjectChangesPerMinute = try table.optionalInt("subject_changes_per_minute", in: counts)
-            ?? limits.subjectChangesPerMinute
-        limits.occupantsPerRoom = try table.optionalInt("occupants_per_room", in: counts) ?? limits.occupantsPerRoom
-        limits.occupantsPerService = try table.optionalInt("occupants_per_service", in: 0...100_000_000) ?? limits.occupantsPerService
-        limits.roomsPerUser = try table.optionalInt("rooms_per_user", in: counts) ?? limits.roomsPerUser
-        limits.roomCreationBurst = try table.optionalInt("room_creation_burst", in: counts) ?? limits.roomCreationBurst
-        limits.roomCreationsPerHour = try table.optionalInt("room_creations_per_hour", in: counts) ?? limits.roomCreationsPerHour
-        limits.followersPerRoom = try table.optionalInt("followers_per_room", in: counts) ?? limits.followersPerRoom
-        limits.followsPerUser = try table.optionalInt("follows_per_user", in: counts) ?? limits.followsPerUser
+        let keys: [(key: String, limit: WritableKeyPath<RoomLimits, Int>, range: ClosedRange<Int>)] = [
+            ("nick_bytes", \.nickBytes, 0...1023),
+            ("status_bytes", \.statusBytes, bytes),
+            ("presence_payload_bytes", \.presencePayloadBytes, bytes),
+            ("subject_bytes", \.subjectBytes, bytes),
+            ("body_bytes", \.bodyBytes, bytes),
+            ("room_name_bytes", \.roomNameBytes, bytes),
+            ("room_description_bytes", \.roomDescriptionBytes, bytes),
+            ("invitations_per_message", \.invitationsPerMessage, 0...1000),
+            ("message_burst", \.messageBurst, counts),
+            ("messages_per_minute", \.messagesPerMinute, counts),
+            ("presence_burst", \.presenceBurst, counts),
+            ("presence_per_minute", \.presencePerMinute, counts),
+            ("subject_burst", \.subjectBurst, counts),
+            ("subject_changes_per_minute", \.subjectChangesPerMinute, counts),
+            ("occupants_per_room", \.occupantsPerRoom, counts),
+            ("occupants_per_service", \.occupantsPerService, 0...100_000_000),
+            ("rooms_per_user", \.roomsPerUser, counts),
+            ("room_creation_burst", \.roomCreationBurst, counts),
+            ("room_creations_per_hour", \.roomCreationsPerHour, counts),
+            ("followers_per_room", \.followersPerRoom, counts),
+            ("follows_per_user", \.followsPerUser, counts),
+        ]
+        for (key, limit, range) in keys {
+            if let value = try table.optionalInt(key, in: range) { limits[keyPath: limit] = value }
+        }
     }
 
     private static func readComponent(
