@@ -721,6 +721,31 @@ def disco_item_list(reply) -> list[tuple[str | None, str | None]]:
     return [(i.get("jid"), i.get("name")) for i in query.findall(f"{{{NS_DISCO_ITEMS}}}item")]
 
 
+NS_RSM = "http://jabber.org/protocol/rsm"
+
+
+async def disco_items_all(client: Client, jid: str, timeout: float = DEFAULT_TIMEOUT):
+    """(first reply, every item) of disco#items, following XEP-0059 pages while the service
+    gives a <set> with a <last> and more items than it sent (Parley pages at 250)."""
+    first = await client.disco_items(jid, timeout=timeout)
+    found = disco_item_list(first)
+    reply = first
+    for _ in range(100):
+        rsm = xml_of(reply).find(f"{{{NS_DISCO_ITEMS}}}query/{{{NS_RSM}}}set")
+        last = None if rsm is None else rsm.findtext(f"{{{NS_RSM}}}last")
+        count = None if rsm is None else rsm.findtext(f"{{{NS_RSM}}}count")
+        if type_of(reply) == "error" or not last or (count is not None and len(found) >= int(count)):
+            break
+        query = ET.Element(f"{{{NS_DISCO_ITEMS}}}query")
+        ET.SubElement(ET.SubElement(query, f"{{{NS_RSM}}}set"), f"{{{NS_RSM}}}after").text = last
+        reply = await client.get(jid, query, timeout=timeout)
+        page = disco_item_list(reply)
+        if not page:
+            break
+        found += page
+    return first, found
+
+
 # -- time ---------------------------------------------------------------------------------------------
 
 def xmpp_datetime(moment: datetime) -> str:

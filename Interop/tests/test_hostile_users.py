@@ -8,10 +8,10 @@ import asyncio
 
 import xml.etree.ElementTree as ET
 
-from harness.muc import (BANNED, NS_DATA, NS_MUC_USER, SELF, assert_error, assert_result, attr, bare,
-                         configure, create_room, destroy_room, disco_info_forms, expect_error_reply,
-                         expect_presence, join, join_refused, say, send_groupchat, send_subject,
-                         set_affiliation, type_of)
+from harness.muc import (BANNED, NS_DATA, NS_MUC_USER, NS_RSM, SELF, assert_error, assert_result, attr,
+                         bare, configure, create_room, destroy_room, disco_info_forms, disco_items_all,
+                         expect_error_reply, expect_presence, join, join_refused, say, send_groupchat,
+                         send_subject, set_affiliation, type_of)
 from harness.parley_features import (FULLTEXT_FIELD, NS_MUCSUB, alert_items, alert_subscribe, follow,
                                      followed_rooms, is_mucsub_event, mam_query, new_room, run_parley)
 from harness.xmpp import flush_server_parser
@@ -209,3 +209,18 @@ async def test_a_flood_of_new_rooms_is_slowed_down(connect, service):
     for room in rooms:
         heidi.send_presence(f"{room}/Heidi", kind="unavailable")
     await heidi.ping(service)
+
+
+async def test_the_service_room_list_comes_in_pages(alice, service):
+    # Enough public rooms that one stanza would be too many for a busy service.
+    for n in range(3):
+        await create_room(alice, new_room(service, f"listed{n}"), "Alice")
+    query = ET.Element("{http://jabber.org/protocol/disco#items}query")
+    ET.SubElement(ET.SubElement(query, f"{{{NS_RSM}}}set"), f"{{{NS_RSM}}}max").text = "2"
+    reply = await alice.get(service, query)
+    assert reply["type"] == "result", reply
+    holder = reply.xml.find("{http://jabber.org/protocol/disco#items}query")
+    assert len(holder.findall("{http://jabber.org/protocol/disco#items}item")) == 2
+    assert int(holder.findtext(f"{{{NS_RSM}}}set/{{{NS_RSM}}}count")) >= 3
+    _, everything = await disco_items_all(alice, service)
+    assert len(everything) >= 3

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from harness.muc import (FORM_ROOMINFO, NS_MUC, assert_error, assert_result, create_room,
-                         disco_features, disco_identities, disco_info_forms, disco_item_list, join,
-                         send_subject, expect_groupchat, is_subject_change)
+                         disco_features, disco_identities, disco_info_forms, disco_items_all,
+                         expect_groupchat, is_subject_change, join, send_subject)
 
 OPEN_ROOM = {
     "muc#roomconfig_publicroom": True, "muc#roomconfig_persistentroom": False,
@@ -45,10 +45,10 @@ async def test_service_lists_public_rooms_but_not_hidden_ones(alice, muc):
     await create_room(alice, hidden, "Alice", config={"muc#roomconfig_publicroom": False,
                                                        "muc#roomconfig_roomname": "Hidden Coven"})
 
-    reply = await alice.disco_items(muc.domain)
+    reply, items = await disco_items_all(alice, muc.domain)
 
     assert_result(reply, "disco#items on the service")
-    listed = dict(disco_item_list(reply))
+    listed = dict(items)
     assert public in listed, f"{public} not listed: {sorted(listed)}"
     assert listed[public] == "Public Coven", listed[public]
     assert hidden not in listed, f"the hidden room {hidden} is listed"

@@ -63,7 +63,7 @@ public struct ParleyService: Sendable {
         let inbox = InboxProtocol(store: store, occupantCount: { room in await rooms.occupantCount(room) })
         let router = Router(
             domain: domain, serviceName: configuration.service.name, rooms: rooms, alerts: alertsProtocol,
-            inbox: inbox, follows: store, logger: logger)
+            inbox: inbox, follows: store, maxStanzaBytes: configuration.component.limits.maxStanzaBytes, logger: logger)
         let component = ComponentClient(
             configuration: configuration.component, handler: router, logger: logger)
         logger.info("Parley \(ParleyVersion.current) serving \(domain)")

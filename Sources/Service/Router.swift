@@ -26,10 +26,13 @@ public struct Router: ComponentStanzaHandler {
     private let logger: Logger
     /// Checks that no other instance is attached under the same domain.
     public let twins: TwinDetector
+    /// No stanza larger than this is written (`component.max_stanza_bytes`): the server would drop the link.
+    private let maxStanzaBytes: Int
 
     public init(
         domain: JID, serviceName: String, rooms: RoomHost, alerts: KeywordAlertsProtocol? = nil,
-        inbox: InboxProtocol? = nil, follows: (any InboxStore)? = nil, logger: Logger
+        inbox: InboxProtocol? = nil, follows: (any InboxStore)? = nil, maxStanzaBytes: Int = 256 * 1024,
+        logger: Logger
     ) {
         var features: [any ServiceIQHandler] = [
             Ping(), SoftwareVersion(), ServiceDiscoItems(rooms: rooms, alerts: alerts?.alerts),
@@ -49,6 +52,7 @@ public struct Router: ComponentStanzaHandler {
         self.iqHandlers = handlers
         self.logger = logger
         self.twins = TwinDetector(domain: domain, logger: logger)
+        self.maxStanzaBytes = maxStanzaBytes
     }
 
     /// An orderly stop: what the rooms say to their occupants.
@@ -92,7 +96,36 @@ public struct Router: ComponentStanzaHandler {
             if let ticket = answer.ticket, failed.contains(ticket) {
                 return [Outbound.stanza(RoomHost.storageFailure.reply(to: answer.stanza))]
             }
-            return answer.outbound
+            return bounded(answer.outbound, answering: answer.stanza)
+        }
+    }
+
+    /// The last line of defence: a stanza over `maxStanzaBytes` would make the
+    /// server drop the link (and the same request would drop it again), so it
+    /// is not sent; when it was the asker's answer, the asker gets an error instead.
+    private func bounded(_ outbound: [Outbound], answering request: XMLElement) -> [Outbound] {
+        let cheap = maxStanzaBytes / 2
+        return outbound.flatMap { item -> [Outbound] in
+            let element: XMLElement
+            switch item {
+            case .stanza(let stanza): element = stanza
+            case .fanOut(let stanza, _): element = stanza
+            }
+            // Escaping can at most about double the text: below half the limit nothing needs measuring.
+            guard element.approximateSize(upTo: cheap) > cheap else { return [item] }
+            let size = XMLSerializer.serialize(element, inheritedNamespace: Namespace.client).utf8.count + 128
+            guard size > maxStanzaBytes else { return [item] }
+            logger.error("""
+                not sending a \(element.name) of \(size) bytes to \(element[attribute: "to"] ?? "several recipients"): \
+                larger than component.max_stanza_bytes (\(maxStanzaBytes))
+                """)
+            let isAnswer = element[attribute: "to"] == request[attribute: "from"]
+                && element[attribute: "id"] == request[attribute: "id"]
+            let type = request[attribute: "type"]
+            guard isAnswer, type != "error", !(request.name == "iq" && type == "result") else { return [] }
+            return [.stanza(StanzaError(
+                .resourceConstraint, type: .cancel,
+                text: "the answer would be larger than this service sends (\(maxStanzaBytes) bytes)").reply(to: request))]
         }
     }
 

@@ -45,10 +45,48 @@ struct ServiceDiscoItems: ServiceIQHandler {
             }
             return query
         }
+        // XEP-0059: a service may have more public rooms than one stanza can carry, so the
+        // list comes in pages of at most `maximumPage`, asked for or not.
+        var page = RSMRequest()
+        if let set = iq.payload?.child("set", namespace: Namespace.rsm) {
+            do {
+                page = try RSMRequest(element: set)
+            } catch {
+                throw StanzaError(.badRequest, text: "\(error)")
+            }
+        }
+        let all = await rooms.publicRooms()
+        let size = min(page.max ?? Self.maximumPage, Self.maximumPage)
+        var range = 0..<all.count
+        switch page.anchor {
+        case .after(let jid):
+            guard let index = all.firstIndex(where: { $0.jid.description == jid }) else {
+                throw StanzaError(.itemNotFound, text: "no room \(jid) in the list")
+            }
+            range = (index + 1)..<min(all.count, index + 1 + size)
+        case .before(let jid):
+            guard let index = all.firstIndex(where: { $0.jid.description == jid }) else {
+                throw StanzaError(.itemNotFound, text: "no room \(jid) in the list")
+            }
+            range = max(0, index - size)..<index
+        case .lastPage:
+            range = max(0, all.count - size)..<all.count
+        case .none:
+            let start = min(page.index ?? 0, all.count)
+            range = start..<min(all.count, start + size)
+        }
         var query = XMLElement("query", namespace: Namespace.discoItems)
-        for listing in await rooms.publicRooms() {
+        for listing in all[range] {
             query.append(DiscoItem(jid: listing.jid, name: listing.name.isEmpty ? nil : listing.name).element)
+        }
+        if page != RSMRequest() || range.count < all.count {
+            let shown = all[range]
+            query.append(RSMResult(
+                first: shown.first?.jid.description, firstIndex: shown.isEmpty ? nil : range.lowerBound,
+                last: shown.last?.jid.description, count: all.count).element)
         }
         return query
     }
+
+    static let maximumPage = 250
 }

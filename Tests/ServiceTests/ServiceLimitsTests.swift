@@ -82,6 +82,51 @@ struct ServiceLimitsTests {
     }
 }
 
+extension ServiceLimitsTests {
+    static func router(rooms count: Int, maxStanzaBytes: Int) async throws -> Router {
+        let store = InMemoryRoomStore()
+        for n in 0..<count {
+            let room = Room(jid: try JID("room\(String(format: "%04d", n))@rooms.localhost"), occupantIDSalt: "s")
+            try await store.saveRoom(RoomRecord(room: room, created: 1))
+        }
+        return Router(
+            domain: domain, serviceName: "Test", rooms: RoomHost(domain: domain, store: store, logger: Logger(label: "test")),
+            maxStanzaBytes: maxStanzaBytes, logger: Logger(label: "test"))
+    }
+
+    static func items(_ router: Router, set: String = "") async throws -> XMLElement {
+        let request = try #require(XMLStreamParser.parseElement("""
+            <iq xmlns='jabber:client' from='alice@localhost/a' to='rooms.localhost' type='get' id='i'>\
+            <query xmlns='http://jabber.org/protocol/disco#items'>\(set)</query></iq>
+            """))
+        let replies = await router.handle(request).stanzas
+        return try #require(replies.first)
+    }
+
+    @Test("the service's room list comes in RSM pages of at most 250, asked for or not")
+    func discoItemsPages() async throws {
+        let router = try await Self.router(rooms: 300, maxStanzaBytes: 256 * 1024)
+        let first = try #require(try await Self.items(router).child("query", namespace: Namespace.discoItems))
+        #expect(first.children("item", namespace: Namespace.discoItems).count == 250)
+        let set = try #require(first.child("set", namespace: Namespace.rsm))
+        #expect(set.child("count", namespace: Namespace.rsm)?.text == "300")
+        let last = try #require(set.child("last", namespace: Namespace.rsm)?.text)
+        let second = try #require(try await Self.items(router, set: "<set xmlns='http://jabber.org/protocol/rsm'><max>100</max><after>\(last)</after></set>")
+            .child("query", namespace: Namespace.discoItems))
+        #expect(second.children("item", namespace: Namespace.discoItems).count == 50)
+        #expect(second.children("item", namespace: Namespace.discoItems).first?[attribute: "jid"] == "room0250@rooms.localhost")
+    }
+
+    @Test("an answer larger than component.max_stanza_bytes is not sent: the asker gets resource-constraint")
+    func outboundBound() async throws {
+        let router = try await Self.router(rooms: 300, maxStanzaBytes: 4096)
+        let reply = try await Self.items(router)
+        #expect(reply.stanzaError?.condition == .resourceConstraint)
+        let small = try await Self.items(router, set: "<set xmlns='http://jabber.org/protocol/rsm'><max>10</max></set>")
+        #expect(small[attribute: "type"] == "result")
+    }
+}
+
 extension XMLElement {
     /// The error this stanza carries, if it is an error.
     var stanzaError: StanzaError? { StanzaError(errorStanza: self) }
