@@ -8,15 +8,16 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
-from harness.muc import SELF, create_room, expect_presence, join, say
+from harness.muc import SELF, bare, create_room, expect_presence, join, say, send_groupchat
 from harness.parley import write_parley_config
-from harness.parley_features import new_room, parley_bin, run_parley, wait_until
+from harness.parley_features import json_lines, new_room, parley_bin, run_parley, stanza_id_of, wait_until
 
 
 SHUTDOWN = 332  # XEP-0045: removed because the MUC service is being shut down
@@ -104,6 +105,37 @@ async def test_sigterm_tells_every_occupant_332_and_exits_cleanly(stack, alice, 
         assert "occupants told the service is shutting down" in stack.parley.log_path.read_text(errors="replace")
     finally:
         await loop.run_in_executor(None, stack.start_parley)
+
+
+async def test_backup_under_load_restores_every_message_archived_before_it(stack, alice, bob, service, tmp_path):
+    room = new_room(service, "backup")
+    await create_room(alice, room, "Alice")
+    await join(bob, room, "Bob")
+    before = [stanza_id_of(await say(alice, room, f"before the backup {n}"), room) for n in range(30)]
+    # Bob keeps talking while the backup runs.
+    for n in range(300):
+        send_groupchat(bob, room, f"during the backup {n}")
+    copy = tmp_path / "parley-backup.sqlite"
+    result = await run_parley("backup", "--config", str(stack.parley.config_path), "--to", str(copy), timeout=60)
+    assert result.returncode == 0, result.describe()
+    assert "integrity ok" in result.stdout, result.stdout
+
+    # Restoring is copying the file back: a copy opened on its own is whole and has them all.
+    restored = tmp_path / "restored.sqlite"
+    restored.write_bytes(copy.read_bytes())
+    with sqlite3.connect(restored) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        kept = {row[0] for row in connection.execute("SELECT stanza_id FROM archive WHERE room = ?", (room,))}
+    missing = [sid for sid in before if sid not in kept]
+    assert not missing, f"{len(missing)} messages archived before the backup are not in it"
+
+    listed = await run_parley("rooms", "list", "--json", "--config", str(stack.parley.config_path))
+    assert listed.returncode == 0, listed.describe()
+    rooms = {entry["jid"]: entry for entry in json_lines(listed.stdout)}
+    assert rooms[room]["messages"] >= 30, rooms.get(room)
+    shown = await run_parley("rooms", "show", room, "--config", str(stack.parley.config_path))
+    assert shown.returncode == 0 and json.loads(shown.stdout)["affiliations"][bare(str(alice.jid))] == "owner", shown.stdout
+
 
 
 # Last in the session: the stack's Parley then reports the twin in /health for ten minutes.

@@ -13,7 +13,7 @@ struct Parley: AsyncParsableCommand {
         commandName: "parley",
         abstract: "Persistent group chat for XMPP, attached to your server as a component.",
         version: ParleyVersion.current,
-        subcommands: [Run.self, CheckConfig.self, Archive.self])
+        subcommands: [Run.self, CheckConfig.self, Archive.self, Rooms.self, Backup.self])
 }
 
 /// Options every subcommand shares.

@@ -279,4 +279,24 @@ struct SQLiteRoomStoreTests {
         }
         #expect(database.cachedStatementCount <= SQLiteDatabase.maximumCachedStatements)
     }
+
+    @Test("backup: a consistent, checked copy that a new store opens with every message; rooms listed for admins")
+    func backupAndRooms() async throws {
+        try await store.saveRoom(RoomRecord(room: Room(jid: Self.room, affiliations: [try JID("alice@localhost"): .owner], occupantIDSalt: "s"), created: 1))
+        try await fill(120)
+        let path = directory.appendingPathComponent("test.sqlite").path
+        let copy = directory.appendingPathComponent("copy.sqlite").path
+        let admin = try AdminDatabase(path: path)
+        #expect(try admin.backup(to: copy) > 0)
+        #expect(!FileManager.default.fileExists(atPath: copy + ".partial"))
+        let restored = try SQLiteRoomStore(path: copy)
+        #expect(try await restored.query(Self.room, ArchiveQuery(page: RSMRequest(max: 250))).messages.count == 120)
+        #expect(try await restored.loadRoom(Self.room) != nil)
+
+        let rooms = try admin.rooms()
+        #expect(rooms.map(\.jid) == ["lobby@rooms.localhost"])
+        #expect(rooms.first?.messages == 120)
+        #expect(try admin.room(Self.room)?.affiliations == ["alice@localhost": "owner"])
+        #expect(try admin.room(try JID("nowhere@rooms.localhost")) == nil)
+    }
 }
