@@ -149,9 +149,14 @@ def _settings() -> StackSettings:
         component_port=component_port,
         ejabberd_log_level=os.environ.get("INTEROP_EJABBERD_LOG_LEVEL", "info"),
         # Parley's /health (ejabberd takes the component port + 1 for Erlang distribution).
-        parley_extra_config=f'[http]\nlisten = "127.0.0.1:{http_port(component_port)}"',
+        parley_extra_config=(f'[http]\nlisten = "127.0.0.1:{http_port(component_port)}"\n'
+                             f'[service]\nadmins = ["{SERVICE_ADMIN}@localhost"]'),
         **overrides,
     )
+
+
+# The test stack's service admin ([service] admins): an owner of every room.
+SERVICE_ADMIN = "grace"
 
 
 def http_port(component_port: int) -> int:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.muc import SELF, bare, create_room, expect_presence, join, say, send_groupchat
+from harness.muc import (SELF, assert_result, bare, create_room, expect_presence, get_config_form, join, say,
+                         send_groupchat, set_affiliation)
 from harness.parley import write_parley_config
 from harness.parley_features import json_lines, new_room, parley_bin, run_parley, stanza_id_of, wait_until
 
@@ -135,6 +136,26 @@ async def test_backup_under_load_restores_every_message_archived_before_it(stack
     assert rooms[room]["messages"] >= 30, rooms.get(room)
     shown = await run_parley("rooms", "show", room, "--config", str(stack.parley.config_path))
     assert shown.returncode == 0 and json.loads(shown.stdout)["affiliations"][bare(str(alice.jid))] == "owner", shown.stdout
+
+
+
+async def test_a_service_admin_owns_every_room(alice, connect, service):
+    grace = await connect("grace")          # [service] admins in the test stack (conftest.py)
+    room = new_room(service, "adminowned")
+    await create_room(alice, room, "Alice")
+    reply, form = await get_config_form(grace, room)
+    assert reply["type"] == "result" and form is not None, reply
+    assert_result(await set_affiliation(grace, room, "dave@localhost", "outcast"), "the admin's ban")
+
+
+async def test_json_logs_for_log_shippers(stack, tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[component]\ndomain = "rooms.localhost"\nsecret = "x"\n[storage]\ndatabase = "x.sqlite"\nbogus = 1\n')
+    result = await run_parley("check-config", "--config", str(broken), "--log-format", "json")
+    assert result.returncode == 2, result.describe()
+    record = json.loads(result.stderr.strip().splitlines()[-1])
+    assert record["level"] == "critical" and "storage.bogus" in record["message"], record
+    assert {"time", "label"} <= record.keys(), record
 
 
 

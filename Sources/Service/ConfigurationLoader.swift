@@ -40,6 +40,7 @@ public enum ConfigurationLoader {
         let alertsTable = try top.optionalTable("alerts")
         let limitsTable = try top.optionalTable("limits")
         let httpTable = try top.optionalTable("http")
+        let roomsTable = try top.optionalTable("rooms")
         try top.rejectUnknownKeys()
 
         let component = try readComponent(&componentTable, baseDirectory: baseDirectory)
@@ -61,6 +62,12 @@ public enum ConfigurationLoader {
         var service = ServiceConfiguration()
         if var serviceTable {
             service.name = try serviceTable.optionalString("name") ?? service.name
+            for raw in try serviceTable.optionalStringArray("admins") ?? [] {
+                guard let jid = try? JID(raw), jid.localpart != nil, jid.resourcepart == nil else {
+                    throw serviceTable.error("admins", "'\(raw)' is not a bare user JID such as admin@example.org")
+                }
+                service.admins.insert(jid)
+            }
             try serviceTable.rejectUnknownKeys()
         }
         var archive = ArchiveConfiguration()
@@ -81,6 +88,22 @@ public enum ConfigurationLoader {
             try readLimits(&limitsTable, into: &limits)
             try limitsTable.rejectUnknownKeys()
         }
+        var rooms = RoomsConfiguration(localDomain: RoomsConfiguration.parentDomain(of: component.domain))
+        if var roomsTable {
+            if let raw = try roomsTable.optionalString("creation") {
+                guard let creation = RoomsConfiguration.Creation(rawValue: raw) else {
+                    throw roomsTable.error("creation", "expected \"anyone\", \"local\" or \"admins\", got \"\(raw)\"")
+                }
+                rooms.creation = creation
+            }
+            if let domain = try roomsTable.optionalString("local_domain") {
+                guard let jid = try? JID(domain), jid.localpart == nil, jid.resourcepart == nil else {
+                    throw roomsTable.error("local_domain", "'\(domain)' is not a domain")
+                }
+                rooms.localDomain = jid.domainpart
+            }
+            try roomsTable.rejectUnknownKeys()
+        }
         var http: HTTPConfiguration? = nil
         if var httpTable {
             let listen = try httpTable.requiredString("listen")
@@ -95,7 +118,7 @@ public enum ConfigurationLoader {
         return ParleyConfiguration(
             component: component,
             storage: StorageConfiguration(databasePath: absolute(database, base: baseDirectory), durability: durability),
-            service: service, archive: archive, alerts: alerts, limits: limits, http: http)
+            service: service, archive: archive, alerts: alerts, limits: limits, http: http, rooms: rooms)
     }
 
     /// `[limits]`: every key optional, `0` turns a limit off.
@@ -247,6 +270,19 @@ struct TableReader {
             throw error(key, "\(int) is out of range (\(range.lowerBound)...\(range.upperBound))")
         }
         return int
+    }
+
+    mutating func optionalStringArray(_ key: String) throws(ConfigurationError) -> [String]? {
+        guard let value = value(key) else { return nil }
+        guard let array = value.array else { throw typeMismatch(key, expected: "an array of strings", got: value) }
+        var strings: [String] = []
+        for element in array {
+            guard let string = element.string else {
+                throw error(key, "expected strings, got \(element.debugDescription)")
+            }
+            strings.append(string)
+        }
+        return strings
     }
 
     mutating func optionalBool(_ key: String) throws(ConfigurationError) -> Bool? {

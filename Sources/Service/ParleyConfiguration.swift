@@ -1,6 +1,7 @@
 import Component
 import MUC
 import Storage
+import XMPPCore
 import XMLStream
 
 /// Everything `parley run` needs, read and checked from the TOML file before anything starts.
@@ -14,11 +15,14 @@ public struct ParleyConfiguration: Sendable, Hashable {
     public var limits: RoomLimits
     /// `[http] listen`: where `/health` is served; nil when the table is absent.
     public var http: HTTPConfiguration?
+    /// `[rooms]`: who may create rooms.
+    public var rooms: RoomsConfiguration
 
     public init(
         component: ComponentConfiguration, storage: StorageConfiguration, service: ServiceConfiguration,
         archive: ArchiveConfiguration = ArchiveConfiguration(), alerts: AlertsConfiguration = AlertsConfiguration(),
-        limits: RoomLimits = RoomLimits(), http: HTTPConfiguration? = nil
+        limits: RoomLimits = RoomLimits(), http: HTTPConfiguration? = nil,
+        rooms: RoomsConfiguration = RoomsConfiguration(localDomain: "")
     ) {
         self.component = component
         self.storage = storage
@@ -27,6 +31,7 @@ public struct ParleyConfiguration: Sendable, Hashable {
         self.alerts = alerts
         self.limits = limits
         self.http = http
+        self.rooms = rooms
     }
 }
 
@@ -73,9 +78,48 @@ public struct StorageConfiguration: Sendable, Hashable {
 public struct ServiceConfiguration: Sendable, Hashable {
     /// The name in the service's disco#info identity.
     public var name: String
+    /// `admins`: bare JIDs that are owners of every room (as Prosody's admins are).
+    public var admins: Set<JID>
 
-    public init(name: String = "Parley rooms") {
+    public init(name: String = "Parley rooms", admins: Set<JID> = []) {
         self.name = name
+        self.admins = admins
+    }
+}
+
+/// The `[rooms]` table: who may create rooms (XEP-0045 §10.1.1).
+public struct RoomsConfiguration: Sendable, Hashable {
+    public enum Creation: String, Sendable, Hashable {
+        /// Anyone the server routes to us, federated users too.
+        case anyone
+        /// Users of `localDomain` (and service admins).
+        case local
+        /// Service admins only.
+        case admins
+    }
+
+    public var creation: Creation
+    /// The server's own domain: by default the component domain's parent (rooms.example.org → example.org).
+    public var localDomain: String
+
+    public init(creation: Creation = .anyone, localDomain: String) {
+        self.creation = creation
+        self.localDomain = localDomain
+    }
+
+    public static func parentDomain(of domain: String) -> String {
+        guard let dot = domain.firstIndex(of: "."), domain.index(after: dot) < domain.endIndex else { return domain }
+        return String(domain[domain.index(after: dot)...])
+    }
+
+    /// Whether `user` may create a room.
+    public func allows(_ user: JID, admins: Set<JID>) -> Bool {
+        if admins.contains(user.bare) { return true }
+        switch creation {
+        case .anyone: return true
+        case .local: return user.domainpart == localDomain
+        case .admins: return false
+        }
     }
 }
 

@@ -56,7 +56,9 @@ public struct ParleyService: Sendable {
         } catch {
             throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
         }
-        let rooms = RoomHost(domain: domain, store: store, alerts: alerts, limits: configuration.limits, logger: logger)
+        let rooms = RoomHost(
+            domain: domain, store: store, alerts: alerts, limits: configuration.limits,
+            serviceAdmins: configuration.service.admins, creation: configuration.rooms, logger: logger)
         let alertsProtocol = KeywordAlertsProtocol(
             service: domain, alerts: alerts, store: store,
             mayRead: { room, user in await rooms.mayRead(room, user: user) })

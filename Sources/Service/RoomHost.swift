@@ -17,6 +17,9 @@ public actor RoomHost {
     private let alerts: AlertService?
     private let logger: Logger
     private let limits: RoomLimits
+    /// Owners of every room (`[service] admins`), and who may create rooms (`[rooms]`).
+    private let serviceAdmins: Set<JID>
+    private let creation: RoomsConfiguration
     private var rooms: [JID: Room] = [:]
     private var createdAt: [JID: Double] = [:]
     /// Occupants of all rooms in memory (rooms without occupants are not kept).
@@ -25,12 +28,15 @@ public actor RoomHost {
     private var creationBuckets: [JID: TokenBucket] = [:]
 
     public init(
-        domain: JID, store: any RoomStore, alerts: AlertService? = nil, limits: RoomLimits = RoomLimits(), logger: Logger
+        domain: JID, store: any RoomStore, alerts: AlertService? = nil, limits: RoomLimits = RoomLimits(),
+        serviceAdmins: Set<JID> = [], creation: RoomsConfiguration? = nil, logger: Logger
     ) {
         self.domain = domain
         self.store = store
         self.alerts = alerts
         self.limits = limits
+        self.serviceAdmins = serviceAdmins
+        self.creation = creation ?? RoomsConfiguration(localDomain: RoomsConfiguration.parentDomain(of: domain.domainpart))
         self.logger = logger
     }
 
@@ -64,6 +70,12 @@ public actor RoomHost {
 
     /// Room creation within `rooms_per_user` and `room_creations_per_hour`, or the error that refuses it.
     private func creationRefusal(by user: JID, now: Double) async throws(StorageError) -> StanzaError? {
+        guard creation.allows(user, admins: serviceAdmins) else {
+            // XEP-0045 §10.1.1: not-allowed when the service restricts room creation.
+            return StanzaError(.notAllowed, text: creation.creation == .admins
+                ? "only the service's admins create rooms here" : "only users of \(creation.localDomain) create rooms here")
+        }
+        if serviceAdmins.contains(user) { return nil }
         if limits.roomsPerUser > 0, try await store.roomsOwned(by: user) >= limits.roomsPerUser {
             return StanzaError(.notAllowed, text: "you own as many rooms as the service allows (\(limits.roomsPerUser))")
         }
@@ -201,7 +213,7 @@ public actor RoomHost {
         RoomContext(
             now: now, makeStanzaID: { [self] in self.randomTokenNonisolated() },
             makeOccupantID: { salt, jid in String(Digest.sha256Hex(salt + jid.description).prefix(32)) },
-            limits: limits)
+            serviceAdmins: serviceAdmins, limits: limits)
     }
 
     /// Alerts for newly archived messages, to the subscribers the room lets read them now.

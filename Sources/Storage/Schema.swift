@@ -165,6 +165,12 @@ enum Schema {
         let statement = try database.statement("PRAGMA user_version")
         let version = try statement.step() ? Int(statement.int(0)) : 0
         statement.finish()
+        // A newer Parley wrote this database: an older binary must not guess at its tables.
+        guard version <= migrations.count else {
+            throw StorageError(
+                code: -1,
+                message: "the database has schema \(version), written by a newer Parley; this one knows up to \(migrations.count)")
+        }
         guard version < migrations.count else { return }
         for (index, sql) in migrations.enumerated().dropFirst(version) {
             try database.transaction { () throws(StorageError) in

@@ -3,6 +3,7 @@ import MUC
 import Service
 import Storage
 import Testing
+import XMPPCore
 
 @Suite("Configuration loading")
 struct ConfigurationLoaderTests {
@@ -161,5 +162,24 @@ struct ConfigurationLoaderTests {
         #expect(try parse(Self.valid + "\n[http]\nlisten = \"[::1]:5281\"\n").http == HTTPConfiguration(host: "::1", port: 5281))
         #expect(error(Self.valid + "\n[http]\nlisten = \"5281\"\n")?.key == "http.listen")
         #expect(error(Self.valid + "\n[http]\nlisten = \"host:99999\"\n")?.key == "http.listen")
+    }
+
+    @Test("[service] admins and [rooms] creation, with errors that name the key")
+    func adminsAndCreation() throws {
+        let configuration = try parse(Self.valid + """
+
+            [service]
+            admins = ["admin@example.org", "ops@example.org"]
+
+            [rooms]
+            creation = "local"
+            """)
+        #expect(configuration.service.admins == [try JID("admin@example.org"), try JID("ops@example.org")])
+        #expect(configuration.rooms.creation == .local)
+        #expect(configuration.rooms.localDomain == "example.org")
+        #expect(try parse(Self.valid).rooms.creation == .anyone)
+        #expect(error(Self.valid + "\n[service]\nadmins = [\"not a jid@\"]\n")?.key == "service.admins")
+        #expect(error(Self.valid + "\n[service]\nadmins = \"admin@example.org\"\n")?.key == "service.admins")
+        #expect(error(Self.valid + "\n[rooms]\ncreation = \"nobody\"\n")?.key == "rooms.creation")
     }
 }

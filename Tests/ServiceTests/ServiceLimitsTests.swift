@@ -127,6 +127,33 @@ extension ServiceLimitsTests {
     }
 }
 
+extension ServiceLimitsTests {
+    @Test("[rooms] creation: anyone, local users, or admins only; service admins own every room")
+    func creationPolicyAndAdmins() async throws {
+        let admin = try JID("boss@localhost")
+        func host(_ creation: RoomsConfiguration.Creation) -> RoomHost {
+            RoomHost(
+                domain: Self.domain, store: InMemoryRoomStore(), serviceAdmins: [admin],
+                creation: RoomsConfiguration(creation: creation, localDomain: "localhost"), logger: Logger(label: "test"))
+        }
+        let local = host(.local)
+        #expect(try await Self.join(local, "eve@elsewhere.example/x", room: "a", nick: "Eve").first?.stanzaError?.condition == .notAllowed)
+        #expect(try await Self.join(local, "alice@localhost/x", room: "b", nick: "Alice").first?.stanzaError == nil)
+        let admins = host(.admins)
+        #expect(try await Self.join(admins, "alice@localhost/x", room: "c", nick: "Alice").first?.stanzaError?.condition == .notAllowed)
+        #expect(try await Self.join(admins, "boss@localhost/x", room: "d", nick: "Boss").first?.stanzaError == nil)
+
+        // The admin is an owner of a room someone else made: it may configure it.
+        let anyone = host(.anyone)
+        _ = try await Self.join(anyone, "alice@localhost/x", room: "e", nick: "Alice")
+        try await Self.configure(anyone, "alice@localhost/x", room: "e")
+        let form = await anyone.handle(try DurabilityTests.stanza(
+            "<iq from='boss@localhost/y' to='e@rooms.localhost' type='get' id='f'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>")).stanzas
+        #expect(form.first?[attribute: "type"] == "result")
+        #expect(RoomsConfiguration.parentDomain(of: "rooms.example.org") == "example.org")
+    }
+}
+
 extension XMLElement {
     /// The error this stanza carries, if it is an error.
     var stanzaError: StanzaError? { StanzaError(errorStanza: self) }

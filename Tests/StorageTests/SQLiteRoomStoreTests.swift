@@ -299,4 +299,12 @@ struct SQLiteRoomStoreTests {
         #expect(try admin.room(Self.room)?.affiliations == ["alice@localhost": "owner"])
         #expect(try admin.room(try JID("nowhere@rooms.localhost")) == nil)
     }
+
+    @Test("a database from a newer Parley is refused, not guessed at")
+    func newerSchema() throws {
+        let path = directory.appendingPathComponent("newer.sqlite").path
+        let database = try SQLiteDatabase(path: path)
+        try database.execute("PRAGMA user_version = 9999")
+        #expect(throws: StorageError.self) { _ = try SQLiteRoomStore(path: path) }
+    }
 }
