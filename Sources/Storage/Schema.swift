@@ -159,6 +159,11 @@ enum Schema {
             INSERT INTO archive_fts(rowid, body, room_token) VALUES (new.seq, new.body, new.room_token);
         END;
         """,
+        // 11: keyword-alert `items` pages on from a stanza-id in any room: an index that
+        // starts with it, so the anchor is one lookup instead of a scan of the archive.
+        """
+        CREATE INDEX archive_by_stanza_id_alone ON archive(stanza_id);
+        """,
     ]
 
     static func migrate(_ database: SQLiteDatabase) throws(StorageError) {
