@@ -19,6 +19,16 @@ public struct StanzaLog: Sendable, Hashable {
     /// The stanza with private text replaced by `[N bytes]`.
     func redacted(_ element: XMLElement) -> XMLElement {
         var copy = element
+        // Passwords: <password/> (entering), the room secret in configuration forms, MucSub's attribute.
+        if copy[attribute: "password"] != nil { copy[attribute: "password"] = "[redacted]" }
+        if element.name == "field", element[attribute: "var"] == "muc#roomconfig_roomsecret" {
+            copy.children = copy.children.map { node in
+                guard case .element(var value) = node, value.name == "value" else { return node }
+                value.children = [.text("[redacted]")]
+                return .element(value)
+            }
+            return copy
+        }
         let hidesText = element.name == "password" || (!includesBodies && Self.writtenByPeople.contains(element.name))
         if hidesText {
             let size = element.text.utf8.count

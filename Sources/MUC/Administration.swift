@@ -65,6 +65,10 @@ extension Room {
     ) throws(StanzaError) -> [RoomEffects.Output] {
         let items = payload.children("item", namespace: MUCNamespace.admin)
         guard !items.isEmpty else { throw StanzaError(.badRequest, text: "no items") }
+        // Every item may send a courtesy message to someone outside: a request is no mass mailing.
+        guard items.count <= Self.maximumAdminItems else {
+            throw StanzaError(.policyViolation, text: "at most \(Self.maximumAdminItems) items per request")
+        }
         let actor = occupant(session: iq.from)
         let actorAffiliation = effectiveAffiliation(of: iq.from.bare, context: context)
         var changes: [Change] = []
@@ -106,14 +110,17 @@ extension Room {
                 applyRole(role, toNick: nick, actorNick: actor?.nick, reason: reason, context: context, effects: &effects)
             case .affiliation(let jid, let affiliation, let reason):
                 let isPresent = occupants.contains { affiliationApplies(jid, to: $0.bareJID) }
+                let changed = affiliations[jid] ?? .none != affiliation
                 setAffiliation(affiliation, of: jid, actorNick: actor?.nick, reason: reason, context: context, effects: &effects)
-                if !isPresent {
+                if !isPresent && changed {
                     notices += affiliationNotices(jid: jid, affiliation: affiliation, reason: reason)
                 }
             }
         }
         return notices
     }
+
+    static let maximumAdminItems = 50
 
     /// The affiliation of a user who is not in the room changed: the occupants
     /// who may see real JIDs are told with a message from the room, and the user
@@ -129,6 +136,15 @@ extension Room {
             }
             return x
         }
+        func userDataWithoutReason(statuses: [StatusCode]) -> XMLElement {
+            var x = userData(statuses: statuses)
+            for index in x.children.indices {
+                guard case .element(var item) = x.children[index], item.name == "item" else { continue }
+                item.removeChildren("reason", namespace: MUCNamespace.user)
+                x.children[index] = .element(item)
+            }
+            return x
+        }
         var outputs: [RoomEffects.Output] = []
         let witnesses = occupants.filter { configuration.revealsJIDs(to: $0.role) }.flatMap(\.sessions)
         if !witnesses.isEmpty {
@@ -141,7 +157,8 @@ extension Room {
         courtesy.append(XMLElement(
             "body", namespace: Namespace.client,
             text: "Your affiliation with the room \(self.jid) is now \(affiliation.rawValue)."))
-        courtesy.append(userData(statuses: [.affiliationChanged]))
+        // The actor's reason is not passed to someone outside the room: a room is no relay.
+        courtesy.append(userDataWithoutReason(statuses: [.affiliationChanged]))
         outputs.append(.stanza(courtesy))
         return outputs
     }

@@ -70,10 +70,14 @@ extension Room {
             }
         case .message(let message):
             guard message.type != .error else { return nil }
-            if let body = message.body, RoomLimits.exceeds(body.utf8.count, limits.bodyBytes) {
+            // Every <body/> and <subject/> counts (one per xml:lang is allowed, and all are relayed).
+            func total(_ name: String) -> Int {
+                message.element.children(name, namespace: Namespace.client).reduce(0) { $0 + $1.text.utf8.count }
+            }
+            if RoomLimits.exceeds(total("body"), limits.bodyBytes) {
                 return StanzaError(.policyViolation, text: "a message body is limited to \(limits.bodyBytes) bytes")
             }
-            if let subject = message.subject, RoomLimits.exceeds(subject.utf8.count, limits.subjectBytes) {
+            if RoomLimits.exceeds(total("subject"), limits.subjectBytes) {
                 return StanzaError(.policyViolation, text: "a subject is limited to \(limits.subjectBytes) bytes")
             }
             if let user = message.element.child("x", namespace: MUCNamespace.user),

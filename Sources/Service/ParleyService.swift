@@ -50,6 +50,12 @@ public struct ParleyService: Sendable {
         } catch {
             throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
         }
+        do {
+            let ended = try await store.endOrphanedRooms(at: Date().timeIntervalSince1970)
+            if ended > 0 { logger.notice("\(ended) rooms that had ended without being told so (a temporary room when Parley stopped) are ended now") }
+        } catch {
+            throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
+        }
         let alerts = AlertService(store: store, maxKeywordsPerUser: configuration.alerts.maxKeywordsPerUser)
         do {
             try await alerts.load()

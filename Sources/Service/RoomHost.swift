@@ -293,12 +293,15 @@ public actor RoomHost {
     private func keep(_ room: Room, effects: RoomEffects, now: Double) async -> StorageError? {
         let jid = room.jid
         if effects.destroyed || effects.roomChanged { await flushPending() }
+        // A room that will not be kept ends here, whatever way it got there: destroyed, a
+        // temporary room emptied (or made temporary while empty), a never-configured room left.
+        let ends = effects.destroyed || (room.isEmpty && (!room.configuration.isPersistent || room.isLocked))
         do throws(StorageError) {
-            if effects.destroyed {
+            if ends {
                 try await store.endRoom(jid, at: now)
                 rooms[jid] = nil
                 createdAt[jid] = nil
-                logger.info("room \(jid) destroyed")
+                logger.info("room \(jid) \(effects.destroyed ? "destroyed" : "ended")")
                 return nil
             }
             if effects.roomChanged && !room.isLocked {

@@ -104,14 +104,15 @@ public struct Router: ComponentStanzaHandler {
     /// server drop the link (and the same request would drop it again), so it
     /// is not sent; when it was the asker's answer, the asker gets an error instead.
     private func bounded(_ outbound: [Outbound], answering request: XMLElement) -> [Outbound] {
-        let cheap = maxStanzaBytes / 2
+        // Escaping can make text up to six times longer (`"` → `&quot;`): below a sixth of
+        // the limit nothing needs measuring.
+        let cheap = maxStanzaBytes / 6
         return outbound.flatMap { item -> [Outbound] in
             let element: XMLElement
             switch item {
             case .stanza(let stanza): element = stanza
             case .fanOut(let stanza, _): element = stanza
             }
-            // Escaping can at most about double the text: below half the limit nothing needs measuring.
             guard element.approximateSize(upTo: cheap) > cheap else { return [item] }
             let size = XMLSerializer.serialize(element, inheritedNamespace: Namespace.client).utf8.count + 128
             guard size > maxStanzaBytes else { return [item] }

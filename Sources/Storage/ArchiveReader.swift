@@ -11,7 +11,8 @@ public final class ArchiveReader {
 
     public init(path: String) throws(StorageError) {
         database = try SQLiteDatabase(path: path)
-        try Schema.migrate(database)
+        // The running service owns the schema: a command-line tool never migrates it.
+        try Schema.requireCurrent(database)
     }
 
     /// One archived message as the command line shows it.

@@ -10,7 +10,8 @@ public final class AdminDatabase {
 
     public init(path: String) throws(StorageError) {
         database = try SQLiteDatabase(path: path)
-        try Schema.migrate(database)
+        // The running service owns the schema: a command-line tool never migrates it.
+        try Schema.requireCurrent(database)
         self.path = path
     }
 

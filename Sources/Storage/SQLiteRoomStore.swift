@@ -140,6 +140,26 @@ public actor SQLiteRoomStore: RoomStore {
         }
     }
 
+    /// At start-up no room is in memory, so an archive (or read positions, mentions,
+    /// activity) under a JID the store keeps no room for belongs to a room that ended
+    /// without being told so: a temporary room alive when the process was killed, or
+    /// rooms that ended before rooms could end. They end now. Returns how many did.
+    @discardableResult
+    public func endOrphanedRooms(at time: Double) throws(StorageError) -> Int {
+        let rows = try database.statement("""
+            SELECT DISTINCT room FROM archive WHERE instr(room, '/') = 0 AND room NOT IN (SELECT jid FROM rooms)
+            """)
+        var orphans: [JID] = []
+        while try rows.step() {
+            if let jid = rows.text(0).flatMap({ try? JID($0) }) { orphans.append(jid) }
+        }
+        for jid in orphans { try endRoom(jid, at: time) }
+        for table in ["read_positions", "room_activity", "mentions"] {
+            try database.statement("DELETE FROM \(table) WHERE room NOT IN (SELECT jid FROM rooms)").run()
+        }
+        return orphans.count
+    }
+
     /// Where an ended room's archive lives: a full JID no room can have.
     static func endedArchiveKey(_ jid: JID, at time: Double) -> String {
         "\(jid.bare)/ended-\(Int64(time * 1000))"

@@ -166,6 +166,19 @@ enum Schema {
         """,
     ]
 
+    /// For tools that read beside the service: the schema must be the one this binary knows.
+    static func requireCurrent(_ database: SQLiteDatabase) throws(StorageError) {
+        let statement = try database.statement("PRAGMA user_version")
+        let version = try statement.step() ? Int(statement.int(0)) : 0
+        statement.finish()
+        guard version == migrations.count else {
+            throw StorageError(
+                code: -1,
+                message: "the database has schema \(version) and this parley knows \(migrations.count): "
+                    + "use the parley that runs the service (or start it once to migrate)")
+        }
+    }
+
     static func migrate(_ database: SQLiteDatabase) throws(StorageError) {
         let statement = try database.statement("PRAGMA user_version")
         let version = try statement.step() ? Int(statement.int(0)) : 0

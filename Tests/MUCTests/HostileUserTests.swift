@@ -254,4 +254,23 @@ struct HostileUserTests {
                 .stanzas.first?.stanzaError == nil
         })
     }
+
+    @Test("every <body/> counts toward the body limit; an admin request has at most 50 items; a courtesy message carries no reason")
+    func moreBounds() {
+        var driver = OccupantTests.twoInRoom()
+        let chunk = String(repeating: "b", count: 40_000)
+        let two = driver.send("""
+            <message from='bob@localhost/pc' to='\(Self.room)' type='groupchat'><body>\(chunk)</body><body xml:lang='de'>\(chunk)</body></message>
+            """)
+        #expect(two.stanzas.first?.stanzaError?.condition == .policyViolation)
+        let items = (0..<51).map { "<item affiliation='member' jid='u\($0)@elsewhere.example'/>" }.joined()
+        #expect(driver.send(ModerationTests.admin("alice@localhost/phone", items)).stanzas.first?.stanzaError?.condition == .policyViolation)
+        let spam = driver.send(ModerationTests.admin(
+            "alice@localhost/phone", "<item affiliation='member' jid='victim@elsewhere.example'><reason>buy watches</reason></item>"))
+        let courtesy = spam.stanzas(to: "victim@elsewhere.example")
+        #expect(courtesy.count == 1)
+        #expect(courtesy.allSatisfy { !XMLSerializer.serialize($0).contains("watches") })
+        let again = driver.send(ModerationTests.admin("alice@localhost/phone", "<item affiliation='member' jid='victim@elsewhere.example'/>"))
+        #expect(again.stanzas(to: "victim@elsewhere.example").isEmpty, "nothing changed, nothing sent")
+    }
 }

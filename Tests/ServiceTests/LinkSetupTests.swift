@@ -88,6 +88,15 @@ struct LinkSetupTests {
         let full = StanzaLog(includesBodies: true).line(stanza)
         #expect(full.contains("secret plans"))
         #expect(!full.contains("sesame"))
+        let secrets = try #require(XMLStreamParser.parseElement("""
+            <iq xmlns='jabber:client' type='set' id='c'><query xmlns='http://jabber.org/protocol/muc#owner'>\
+            <x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_roomsecret'><value>hunter2</value></field></x>\
+            </query></iq>
+            """))
+        #expect(!StanzaLog(includesBodies: true).line(secrets).contains("hunter2"))
+        let follow = try #require(XMLStreamParser.parseElement(
+            "<iq xmlns='jabber:client' type='set' id='f'><subscribe xmlns='urn:xmpp:mucsub:0' nick='n' password='hunter2'/></iq>"))
+        #expect(!StanzaLog(includesBodies: true).line(follow).contains("hunter2"))
     }
 
     @Test("health: 200 only while the link is up, the database answers and no twin was seen lately")

@@ -154,6 +154,33 @@ extension ServiceLimitsTests {
     }
 }
 
+extension ServiceLimitsTests {
+    @Test("a locked room its owner left, and a room made temporary while empty, end: their archive is out of reach")
+    func roomsThatEndQuietly() async throws {
+        let store = InMemoryRoomStore()
+        let host = RoomHost(domain: Self.domain, store: store, logger: Logger(label: "test"))
+        _ = try await Self.join(host, "eve@localhost/x", room: "quiet", nick: "Eve")
+        _ = await host.handle(try DurabilityTests.stanza(
+            "<message from='eve@localhost/x' to='quiet@rooms.localhost' type='groupchat'><body>said while locked</body></message>"))
+        _ = await host.handle(try DurabilityTests.stanza("<presence from='eve@localhost/x' to='quiet@rooms.localhost/Eve' type='unavailable'/>"))
+        #expect(await store.ended.count == 1, "the locked room ended with its archive")
+        let again = try await Self.join(host, "mallory@localhost/m", room: "quiet", nick: "M")
+        #expect(!again.contains { $0.child("delay", namespace: Namespace.delay) != nil }, "no old history")
+    }
+
+    @Test("the outbound bound counts escaping: a stanza of quotes is measured, not estimated")
+    func escapingCounted() async throws {
+        let router = try await Self.router(rooms: 0, maxStanzaBytes: 12_000)
+        let quotes = String(repeating: "\"", count: 3000)  // 3 KB raw, 18 KB escaped in an attribute
+        var ping = XMLElement(
+            "iq", namespace: Namespace.client,
+            attributes: ["from": "alice@localhost/a", "to": "rooms.localhost", "type": "get", "id": quotes])
+        ping.append(XMLElement("ping", namespace: Namespace.ping))
+        let replies = await router.handle(ping).stanzas
+        #expect(replies.first?.stanzaError?.condition == .resourceConstraint)
+    }
+}
+
 extension XMLElement {
     /// The error this stanza carries, if it is an error.
     var stanzaError: StanzaError? { StanzaError(errorStanza: self) }

@@ -307,4 +307,15 @@ struct SQLiteRoomStoreTests {
         try database.execute("PRAGMA user_version = 9999")
         #expect(throws: StorageError.self) { _ = try SQLiteRoomStore(path: path) }
     }
+
+    @Test("at start-up, archives of rooms the store keeps no record of end (a temporary room alive at a crash)")
+    func orphansEnd() async throws {
+        try await store.saveRoom(RoomRecord(room: Room(jid: Self.room, occupantIDSalt: "s"), created: 1))
+        let temporary = try JID("temp@rooms.localhost")
+        try await store.append([Self.message(1), Self.message(2, room: temporary)])
+        #expect(try await store.endOrphanedRooms(at: 1_700_000_500) == 1)
+        #expect(try await store.query(temporary, ArchiveQuery()).messages.isEmpty)
+        #expect(try await store.query(Self.room, ArchiveQuery()).messages.count == 1)
+        #expect(try await store.endOrphanedRooms(at: 1_700_000_600) == 0)
+    }
 }
