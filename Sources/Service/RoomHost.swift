@@ -287,15 +287,16 @@ public actor RoomHost {
         }
     }
 
-    /// Saves what changed, then keeps the room in memory only while someone is in it.
-    /// Saves what changed and keeps the room in memory or lets it hibernate;
-    /// returns the store's error when the change could not be saved (the room is then left as it was).
+    /// Saves what changed, then keeps the room in memory only while someone is in it
+    /// (a persistent room hibernates in the store); returns the store's error when the
+    /// change could not be saved (the room is then left as it was).
     private func keep(_ room: Room, effects: RoomEffects, now: Double) async -> StorageError? {
         let jid = room.jid
-        if effects.destroyed || effects.roomChanged { await flushPending() }
         // A room that will not be kept ends here, whatever way it got there: destroyed, a
         // temporary room emptied (or made temporary while empty), a never-configured room left.
         let ends = effects.destroyed || (room.isEmpty && (!room.configuration.isPersistent || room.isLocked))
+        // Pending rows first: those of a room that ends must move with its archive.
+        if ends || effects.roomChanged { await flushPending() }
         do throws(StorageError) {
             if ends {
                 try await store.endRoom(jid, at: now)
@@ -315,13 +316,8 @@ public actor RoomHost {
             logger.error("cannot save room \(jid): \(error)")
             return error
         }
-        if room.isEmpty {
-            // Persistent rooms hibernate in the store; others (and never-configured ones) are gone.
-            rooms[jid] = nil
-            if !room.configuration.isPersistent || room.isLocked { createdAt[jid] = nil }
-        } else {
-            rooms[jid] = room
-        }
+        // An empty room here is persistent and configured: it hibernates in the store.
+        rooms[jid] = room.isEmpty ? nil : room
         return nil
     }
 

@@ -160,10 +160,13 @@ extension ServiceLimitsTests {
         let store = InMemoryRoomStore()
         let host = RoomHost(domain: Self.domain, store: store, logger: Logger(label: "test"))
         _ = try await Self.join(host, "eve@localhost/x", room: "quiet", nick: "Eve")
-        _ = await host.handle(try DurabilityTests.stanza(
+        // Both in one read from the server: the message is still pending when the room ends.
+        _ = await host.process(try DurabilityTests.stanza(
             "<message from='eve@localhost/x' to='quiet@rooms.localhost' type='groupchat'><body>said while locked</body></message>"))
-        _ = await host.handle(try DurabilityTests.stanza("<presence from='eve@localhost/x' to='quiet@rooms.localhost/Eve' type='unavailable'/>"))
-        #expect(await store.ended.count == 1, "the locked room ended with its archive")
+        _ = await host.process(try DurabilityTests.stanza("<presence from='eve@localhost/x' to='quiet@rooms.localhost/Eve' type='unavailable'/>"))
+        #expect(await host.commit().isEmpty)
+        #expect(await store.ended.values.first?.map(\.body) == ["said while locked"], "the locked room ended with its archive")
+        #expect(try await store.query(try JID("quiet@rooms.localhost"), ArchiveQuery()).messages.isEmpty)
         let again = try await Self.join(host, "mallory@localhost/m", room: "quiet", nick: "M")
         #expect(!again.contains { $0.child("delay", namespace: Namespace.delay) != nil }, "no old history")
     }
