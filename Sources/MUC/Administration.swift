@@ -126,7 +126,7 @@ extension Room {
     /// who may see real JIDs are told with a message from the room, and the user
     /// gets the courtesy message with status 101 at its bare JID (XEP-0045 §17.1, item 2).
     private func affiliationNotices(jid: JID, affiliation: Affiliation, reason: String?) -> [RoomEffects.Output] {
-        func userData(statuses: [StatusCode]) -> XMLElement {
+        func userData(statuses: [StatusCode], reason: String?) -> XMLElement {
             var item = XMLElement(
                 "item", namespace: MUCNamespace.user, attributes: ["jid": jid.description, "affiliation": affiliation.rawValue])
             if let reason { item.append(XMLElement("reason", namespace: MUCNamespace.user, text: reason)) }
@@ -136,21 +136,12 @@ extension Room {
             }
             return x
         }
-        func userDataWithoutReason(statuses: [StatusCode]) -> XMLElement {
-            var x = userData(statuses: statuses)
-            for index in x.children.indices {
-                guard case .element(var item) = x.children[index], item.name == "item" else { continue }
-                item.removeChildren("reason", namespace: MUCNamespace.user)
-                x.children[index] = .element(item)
-            }
-            return x
-        }
         var outputs: [RoomEffects.Output] = []
         let witnesses = occupants.filter { configuration.revealsJIDs(to: $0.role) }.flatMap(\.sessions)
         if !witnesses.isEmpty {
             let notice = XMLElement(
                 "message", namespace: Namespace.client, attributes: ["from": self.jid.description],
-                children: [.element(userData(statuses: []))])
+                children: [.element(userData(statuses: [], reason: reason))])
             outputs.append(.fanOut(notice, recipients: witnesses))
         }
         var courtesy = XMLElement.stanza("message", from: self.jid, to: jid)
@@ -158,7 +149,7 @@ extension Room {
             "body", namespace: Namespace.client,
             text: "Your affiliation with the room \(self.jid) is now \(affiliation.rawValue)."))
         // The actor's reason is not passed to someone outside the room: a room is no relay.
-        courtesy.append(userDataWithoutReason(statuses: [.affiliationChanged]))
+        courtesy.append(userData(statuses: [.affiliationChanged], reason: nil))
         outputs.append(.stanza(courtesy))
         return outputs
     }
@@ -235,15 +226,10 @@ extension Room {
             affiliations[jid] = affiliation
         }
         if affiliation < .member { registeredNicks[jid] = nil }
-        // A banned user stops following the room, as does a non-member of a members-only room
-        // (every user of a server, when it is the server that is affiliated).
-        if affiliation == .outcast || (configuration.isMembersOnly && affiliation < .member) {
-            for follower in subscribers.keys where affiliationApplies(jid, to: follower) {
-                subscribers[follower] = nil
-            }
-        }
-        // Below member in a password room, a follower no longer reads it without the password.
-        if affiliation < .member && configuration.password != nil {
+        // A banned user stops following the room, as does a non-member of a members-only
+        // room, or of a password room (it would read it without the password); every user
+        // of a server, when it is the server that is affiliated.
+        if affiliation == .outcast || (affiliation < .member && (configuration.isMembersOnly || configuration.password != nil)) {
             for follower in subscribers.keys where affiliationApplies(jid, to: follower) {
                 subscribers[follower] = nil
             }
