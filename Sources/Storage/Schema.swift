@@ -168,9 +168,7 @@ enum Schema {
 
     /// For tools that read beside the service: the schema must be the one this binary knows.
     static func requireCurrent(_ database: SQLiteDatabase) throws(StorageError) {
-        let statement = try database.statement("PRAGMA user_version")
-        let version = try statement.step() ? Int(statement.int(0)) : 0
-        statement.finish()
+        let version = try version(of: database)
         guard version == migrations.count else {
             throw StorageError(
                 code: -1,
@@ -179,10 +177,15 @@ enum Schema {
         }
     }
 
-    static func migrate(_ database: SQLiteDatabase) throws(StorageError) {
+    /// The schema version the database was last migrated to (SQLite's `user_version`).
+    static func version(of database: SQLiteDatabase) throws(StorageError) -> Int {
         let statement = try database.statement("PRAGMA user_version")
-        let version = try statement.step() ? Int(statement.int(0)) : 0
-        statement.finish()
+        defer { statement.finish() }
+        return try statement.step() ? Int(statement.int(0)) : 0
+    }
+
+    static func migrate(_ database: SQLiteDatabase) throws(StorageError) {
+        let version = try version(of: database)
         // A newer Parley wrote this database: an older binary must not guess at its tables.
         guard version <= migrations.count else {
             throw StorageError(
