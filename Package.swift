@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         // System libraries: modulemaps and tiny shims, nothing else.
@@ -24,6 +26,8 @@ let package = Package(
 
         .target(name: "XMLStream", dependencies: ["CExpat"]),
         .target(name: "XMPPCore", dependencies: ["XMLStream"]),
+        // The figures Parley reports (swift-metrics handles); the exporter lives in Service.
+        .target(name: "Instrumentation", dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")]),
         .target(name: "MUC", dependencies: ["XMLStream", "XMPPCore"]),
         .target(name: "Storage", dependencies: ["CSQLite", "XMLStream", "XMPPCore", "MUC"]),
         .target(name: "Alerts", dependencies: ["XMLStream", "XMPPCore", "MUC", "Storage"]),
@@ -31,7 +35,7 @@ let package = Package(
         .target(
             name: "Component",
             dependencies: [
-                "XMLStream", "XMPPCore", "COpenSSL",
+                "XMLStream", "XMPPCore", "COpenSSL", "Instrumentation",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -40,7 +44,9 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "XMLStream", "XMPPCore", "Component", "MUC", "Storage", "Alerts", "Inbox",
+                "XMLStream", "XMPPCore", "Component", "MUC", "Storage", "Alerts", "Inbox", "Instrumentation",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -90,7 +96,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "Component", "XMPPCore", "XMLStream", "MUC", "Storage"]),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: ["Service", "Component", "XMPPCore", "XMLStream", "MUC", "Storage", "Instrumentation"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,7 +4,7 @@
 #
 #   Debian: libexpat1-dev libssl-dev libsqlite3-dev prosody lua-dbi-sqlite3 ejabberd
 #           python3-nbxmpp python3-aioxmpp
-#   Python: slixmpp pytest
+#   Python: slixmpp pytest prometheus_client (the official parser of /metrics)
 #
 # Installing the prosody or ejabberd package may start (or try to start) a system Prosody
 # or ejabberd on the default ports (5222, 5269, 5280, ...; ejabberd also registers its node
@@ -16,7 +16,7 @@ set -euo pipefail
 
 DEBIAN_PACKAGES=(libexpat1-dev libssl-dev libsqlite3-dev prosody lua-dbi-sqlite3 ejabberd
                  python3-nbxmpp python3-aioxmpp)
-PYTHON_MODULES=(slixmpp pytest)
+PYTHON_MODULES=(slixmpp pytest prometheus_client)
 PYTHON="${PYTHON:-python3}"
 
 missing_debian=()

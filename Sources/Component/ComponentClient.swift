@@ -1,3 +1,4 @@
+import Instrumentation
 import Logging
 import NIOCore
 import NIOPosix
@@ -10,21 +11,25 @@ import XMPPCore
 public final class ComponentClient: Sendable {
     public let configuration: ComponentConfiguration
     /// Up while the stream is open and the handshake accepted.
-    public let status = LinkStatus()
+    public let status: LinkStatus
     private let control = LinkControl()
     private let handler: any ComponentStanzaHandler
     private let group: any EventLoopGroup
     private let logger: Logger
+    private let metrics: ServiceMetrics
 
     public init(
         configuration: ComponentConfiguration,
         handler: any ComponentStanzaHandler,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        metrics: ServiceMetrics = .none,
         logger: Logger
     ) {
         self.configuration = configuration
         self.handler = handler
         self.group = group
+        self.metrics = metrics
+        self.status = LinkStatus(gauge: metrics.linkUp)
         self.logger = logger
     }
 
@@ -56,6 +61,7 @@ public final class ComponentClient: Sendable {
             await status.set(up: false)
             await control.detach()
             if await control.stopping { break }
+            metrics.reconnects.increment()
             let delay = backoff.nextDelay()
             logger.info("reconnecting to \(endpoint) in \(delay.formattedSeconds) s (attempt \(backoff.attempt))")
             do {
@@ -119,6 +125,7 @@ public final class ComponentClient: Sendable {
                     batch.removeAll(keepingCapacity: true)
                     if !replies.isEmpty {
                         if logsStanzas { logOutbound(replies) }
+                        metrics.count(replies)
                         try await outbound.write(Self.encode(replies, allocator: rawChannel.allocator))
                     }
                 }
@@ -140,8 +147,10 @@ public final class ComponentClient: Sendable {
                                 if logsStanzas {
                                     logger.debug("in: \(configuration.stanzaLog.line(stanza))")
                                 }
+                                metrics.received(kind: stanza.name)
                                 batch.append(.stanza(stanza))
                             case .reject(let stanza, let reason):
+                                metrics.received(kind: stanza.name)
                                 logger.notice("skipped a stanza from \(stanza[attribute: "from"] ?? "?"): \(reason)")
                                 batch.append(.rejected(stanza, reason: reason))
                             case .end(let failure):
@@ -171,6 +180,7 @@ public final class ComponentClient: Sendable {
         guard let link = await control.beginStop() else { return }
         let farewell = await handler.farewell()
         if !farewell.isEmpty && logger.logLevel <= .debug { logOutbound(farewell) }
+        metrics.count(farewell)
         var buffer = Self.encode(farewell, allocator: link.channel.allocator)
         buffer.writeString(ComponentSession.closingTag)
         logger.notice("stopping: \(farewell.stanzas.count) occupants told the service is shutting down")
@@ -192,6 +202,7 @@ public final class ComponentClient: Sendable {
                 let stanzas = await handler.tick()
                 if !stanzas.isEmpty {
                     if logger.logLevel <= .debug { logOutbound(stanzas) }
+                    metrics.count(stanzas)
                     try await outbound.write(Self.encode(stanzas, allocator: allocator))
                 }
             } catch {

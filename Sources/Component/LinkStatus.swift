@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 
 /// Whether the component link is up now, and since when: what `/health` reports.
@@ -6,11 +7,17 @@ public actor LinkStatus {
     /// When the link last came up or went down.
     public private(set) var since = Date()
 
-    public init() {}
+    /// `parley_component_link_up`.
+    private let gauge: Gauge?
+
+    public init(gauge: Gauge? = nil) {
+        self.gauge = gauge
+    }
 
     func set(up: Bool) {
         guard up != isUp else { return }
         isUp = up
         since = Date()
+        gauge?.record(up ? 1 : 0)
     }
 }

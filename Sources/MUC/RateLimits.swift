@@ -24,7 +24,7 @@ public struct TokenBucket: Sendable, Hashable {
 }
 
 /// What a user does in a room that has its own rate (per bare JID, across its sessions).
-enum RatedAction: Sendable, Hashable {
+public enum RatedAction: Sendable, Hashable {
     /// Groupchat, private messages, invitations.
     case message
     /// Presence changes of an occupant (show, status, nick), and entering.
@@ -37,8 +37,8 @@ enum RatedAction: Sendable, Hashable {
 extension Room {
     static let maximumRateBuckets = 4096
 
-    /// Nil when the stanza may go on; otherwise the error to refuse it with.
-    mutating func rateViolation(_ stanza: Stanza, context: RoomContext) -> StanzaError? {
+    /// Nil when the stanza may go on; otherwise the rate it broke and the error to refuse it with.
+    mutating func rateViolation(_ stanza: Stanza, context: RoomContext) -> (RatedAction, StanzaError)? {
         guard let action = ratedAction(stanza) else { return nil }
         let limits = context.limits
         let (burst, perMinute): (Int, Int) = switch action {
@@ -62,7 +62,7 @@ extension Room {
         case .presence: "presence changes"
         case .subjectChange: "subject changes"
         }
-        return StanzaError(.resourceConstraint, type: .wait, text: "too many \(what) in this room: slow down")
+        return (action, StanzaError(.resourceConstraint, type: .wait, text: "too many \(what) in this room: slow down"))
     }
 
     private func ratedAction(_ stanza: Stanza) -> RatedAction? {
@@ -84,4 +84,11 @@ extension Room {
 struct RateKey: Sendable, Hashable {
     var user: JID
     var action: RatedAction
+}
+
+/// Which of a room's limits refused a stanza.
+public enum LimitRefusal: Sendable, Hashable {
+    /// A size or count of `[limits]` (a body, a nick, occupants of the room…).
+    case roomLimits
+    case rate(RatedAction)
 }

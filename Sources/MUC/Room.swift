@@ -137,6 +137,8 @@ public struct RoomEffects: Sendable {
     public var roomChanged = false
     /// The room was destroyed and must be removed.
     public var destroyed = false
+    /// The stanza was refused by one of the room's limits (for the service's metrics).
+    public var refusedBy: LimitRefusal?
 
     public init() {}
 

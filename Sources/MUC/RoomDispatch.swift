@@ -6,7 +6,13 @@ import XMPPCore
 extension Room {
     public mutating func handle(_ stanza: Stanza, context: RoomContext) -> RoomEffects {
         var effects = RoomEffects()
-        if let violation = limitViolation(stanza, limits: context.limits) ?? rateViolation(stanza, context: context) {
+        if let violation = limitViolation(stanza, limits: context.limits) {
+            effects.refusedBy = .roomLimits
+            if stanza.acceptsErrorReply { effects.send(violation.reply(to: stanza.element)) }
+            return effects
+        }
+        if let (action, violation) = rateViolation(stanza, context: context) {
+            effects.refusedBy = .rate(action)
             if stanza.acceptsErrorReply { effects.send(violation.reply(to: stanza.element)) }
             return effects
         }

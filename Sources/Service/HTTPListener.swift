@@ -4,12 +4,14 @@ import NIOHTTP1
 import NIOPosix
 
 /// The small HTTP listener of `[http] listen`: `/health` for monitors and load
-/// balancers. Plain HTTP on an address the admin chooses (loopback by default
-/// in the example config); GET and HEAD only.
+/// balancers, `/metrics` for Prometheus. Plain HTTP on an address the admin
+/// chooses (loopback by default in the example config); GET and HEAD only.
 struct HTTPListener: Sendable {
     let host: String
     let port: Int
     let health: @Sendable () async -> HealthReport
+    /// The Prometheus text exposition.
+    let metrics: @Sendable () async -> String
     let logger: Logger
 
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
@@ -24,7 +26,7 @@ struct HTTPListener: Sendable {
                     return try Connection(wrappingChannelSynchronously: channel)
                 }
             }
-        logger.info("HTTP listener on \(host):\(port) (/health)")
+        logger.info("HTTP listener on \(host):\(port) (/health, /metrics)")
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
@@ -44,9 +46,9 @@ struct HTTPListener: Sendable {
                     case .body: continue
                     case .end:
                         guard let request = head else { return }
-                        let (status, body) = await respond(to: request)
+                        let (status, contentType, body) = await respond(to: request)
                         var headers = HTTPHeaders()
-                        headers.add(name: "Content-Type", value: status == .notFound ? "text/plain; charset=utf-8" : "application/json")
+                        headers.add(name: "Content-Type", value: contentType)
                         headers.add(name: "Content-Length", value: String(body.utf8.count))
                         headers.add(name: "Cache-Control", value: "no-store")
                         try await outbound.write(.head(HTTPResponseHead(version: request.version, status: status, headers: headers)))
@@ -63,16 +65,19 @@ struct HTTPListener: Sendable {
         }
     }
 
-    private func respond(to request: HTTPRequestHead) async -> (HTTPResponseStatus, String) {
+    private func respond(to request: HTTPRequestHead) async -> (HTTPResponseStatus, String, String) {
+        let text = "text/plain; charset=utf-8"
         guard request.method == .GET || request.method == .HEAD else {
-            return (.methodNotAllowed, "{\"error\":\"GET or HEAD\"}\n")
+            return (.methodNotAllowed, text, "GET or HEAD\n")
         }
         switch request.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.uri {
         case "/health":
             let report = await health()
-            return (HTTPResponseStatus(statusCode: report.statusCode()), report.json())
+            return (HTTPResponseStatus(statusCode: report.statusCode()), "application/json", report.json())
+        case "/metrics":
+            return (.ok, "text/plain; version=0.0.4; charset=utf-8", await metrics())
         default:
-            return (.notFound, "not found\n")
+            return (.notFound, text, "not found\n")
         }
     }
 }

@@ -2,6 +2,7 @@ import Alerts
 import Component
 import Foundation
 import Inbox
+import Instrumentation
 import Logging
 import NIOPosix
 import Storage
@@ -56,6 +57,9 @@ public struct ParleyService: Sendable {
         } catch {
             throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
         }
+        let exporter = PrometheusExporter()
+        let metrics = ServiceMetrics(
+            factory: exporter, version: ParleyVersion.current, startTime: Date().timeIntervalSince1970)
         let alerts = AlertService(store: store, maxKeywordsPerUser: configuration.alerts.maxKeywordsPerUser)
         do {
             try await alerts.load()
@@ -64,16 +68,17 @@ public struct ParleyService: Sendable {
         }
         let rooms = RoomHost(
             domain: domain, store: store, alerts: alerts, limits: configuration.limits,
-            serviceAdmins: configuration.service.admins, creation: configuration.rooms, logger: logger)
+            serviceAdmins: configuration.service.admins, creation: configuration.rooms, metrics: metrics, logger: logger)
         let alertsProtocol = KeywordAlertsProtocol(
             service: domain, alerts: alerts, store: store,
             mayRead: { room, user in await rooms.mayRead(room, user: user) })
         let inbox = InboxProtocol(store: store, occupantCount: { room in await rooms.occupantCount(room) })
         let router = Router(
             domain: domain, serviceName: configuration.service.name, rooms: rooms, alerts: alertsProtocol,
-            inbox: inbox, follows: store, maxStanzaBytes: configuration.component.limits.maxStanzaBytes, logger: logger)
+            inbox: inbox, follows: store, maxStanzaBytes: configuration.component.limits.maxStanzaBytes,
+            metrics: metrics, logger: logger)
         let component = ComponentClient(
-            configuration: configuration.component, handler: router, logger: logger)
+            configuration: configuration.component, handler: router, metrics: metrics, logger: logger)
         logger.info("Parley \(ParleyVersion.current) serving \(domain)")
         let sweeper = RetentionSweeper(
             store: store, defaultDays: configuration.archive.retentionDays,
@@ -95,6 +100,17 @@ public struct ParleyService: Sendable {
                         return HealthReport(
                             linkUp: await component.status.isUp, databaseAnswers: databaseAnswers,
                             twinSeen: await router.twins.twinSeen)
+                    },
+                    metrics: {
+                        // Gauges are read when scraped; counters and histograms as things happen.
+                        metrics.roomsLoaded.record(await rooms.loadedRoomCount)
+                        metrics.occupants.record(await rooms.occupantTotal)
+                        if let counts = try? await store.statistics() {
+                            metrics.roomsPersistent.record(counts.persistentRooms)
+                            metrics.followers.record(counts.followers)
+                            metrics.databaseBytes.record(counts.databaseBytes)
+                        }
+                        return exporter.render()
                     },
                     logger: logger)
                 group.addTask { try await listener.run() }

@@ -1,6 +1,7 @@
 import Alerts
 import Component
 import Foundation
+import Instrumentation
 import Logging
 import MUC
 import Storage
@@ -20,6 +21,7 @@ public actor RoomHost {
     /// Owners of every room (`[service] admins`), and who may create rooms (`[rooms]`).
     private let serviceAdmins: Set<JID>
     private let creation: RoomsConfiguration
+    private let metrics: ServiceMetrics
     private var rooms: [JID: Room] = [:]
     private var createdAt: [JID: Double] = [:]
     /// Occupants of all rooms in memory (rooms without occupants are not kept).
@@ -29,8 +31,10 @@ public actor RoomHost {
 
     public init(
         domain: JID, store: any RoomStore, alerts: AlertService? = nil, limits: RoomLimits = RoomLimits(),
-        serviceAdmins: Set<JID> = [], creation: RoomsConfiguration? = nil, logger: Logger
+        serviceAdmins: Set<JID> = [], creation: RoomsConfiguration? = nil, metrics: ServiceMetrics = .none,
+        logger: Logger
     ) {
+        self.metrics = metrics
         self.domain = domain
         self.store = store
         self.alerts = alerts
@@ -42,6 +46,9 @@ public actor RoomHost {
 
     /// How many rooms are in memory now (the others hibernate in the store).
     public var loadedRoomCount: Int { rooms.count }
+
+    /// Occupants of all rooms now.
+    public var occupantTotal: Int { totalOccupants }
 
     /// What handling one stanza produced: what to send, and — when the stanza
     /// archived messages — the ticket of those rows, which must be committed
@@ -77,13 +84,16 @@ public actor RoomHost {
         }
         if serviceAdmins.contains(user) { return nil }
         if limits.roomsPerUser > 0, try await store.roomsOwned(by: user) >= limits.roomsPerUser {
+            metrics.refused(.roomsPerUser)
             return StanzaError(.notAllowed, text: "you own as many rooms as the service allows (\(limits.roomsPerUser))")
         }
         if creationBuckets.count >= 4096 { creationBuckets = creationBuckets.filter { now - $0.value.updated < 3600 } }
         var bucket = creationBuckets[user] ?? TokenBucket(tokens: Double(limits.roomCreationBurst), updated: now)
         let allowed = bucket.take(now: now, burst: limits.roomCreationBurst, perSecond: Double(limits.roomCreationsPerHour) / 3600)
         creationBuckets[user] = bucket
-        return allowed ? nil : StanzaError(.resourceConstraint, type: .wait, text: "too many new rooms: try again later")
+        if allowed { return nil }
+        metrics.refused(.roomCreation)
+        return StanzaError(.resourceConstraint, type: .wait, text: "too many new rooms: try again later")
     }
 
     /// The limits only the service can see: occupants of all rooms, follows of one user in all rooms.
@@ -92,6 +102,7 @@ public actor RoomHost {
         case .presence(let presence):
             guard presence.type == .available, presence.to.resourcepart != nil, room.occupant(session: presence.from) == nil,
                   RoomLimits.exceeds(totalOccupants + 1, limits.occupantsPerService) else { return nil }
+            metrics.refused(.serviceOccupants)
             return StanzaError(.serviceUnavailable, type: .wait, text: "the service is full; try again later")
         case .iq(let iq):
             guard limits.followsPerUser > 0, iq.type == .set, let payload = iq.payload,
@@ -99,9 +110,9 @@ public actor RoomHost {
             let user = payload[attribute: "jid"].flatMap { try? JID($0) }?.bare ?? iq.from.bare
             guard room.subscribers[user] == nil else { return nil }
             let follows = (try? await store.follows(of: user)) ?? 0
-            return follows >= limits.followsPerUser
-                ? StanzaError(.notAllowed, text: "\(user) follows as many rooms as the service allows (\(limits.followsPerUser))")
-                : nil
+            guard follows >= limits.followsPerUser else { return nil }
+            metrics.refused(.followsPerUser)
+            return StanzaError(.notAllowed, text: "\(user) follows as many rooms as the service allows (\(limits.followsPerUser))")
         case .message:
             return nil
         }
@@ -128,10 +139,16 @@ public actor RoomHost {
         guard !pending.isEmpty else { return }
         let batch = pending
         pending = []
+        let messages = batch.flatMap(\.messages)
+        let started = ContinuousClock.now
         do {
-            try await store.append(batch.flatMap(\.messages))
+            try await store.append(messages)
+            metrics.archiveCommit.recordInterval(since: started)
+            metrics.archiveBatch.record(messages.count)
+            metrics.messagesArchived.increment(by: Int64(messages.count))
         } catch {
             logger.error("cannot archive \(batch.count) messages: \(error)")
+            metrics.archiveCommitFailures.increment()
             failedTickets.formUnion(batch.map(\.ticket))
         }
     }
@@ -174,6 +191,7 @@ public actor RoomHost {
         let occupantsBefore = before?.occupants.count ?? 0
         defer { totalOccupants += (rooms[roomJID]?.occupants.count ?? 0) - occupantsBefore }
         let effects = room.handle(stanza, context: context)
+        if let refusal = effects.refusedBy { metrics.refused(ServiceMetrics.Limit(refusal)) }
 
         // Nobody hears of a message before it is in the archive: the rows join
         // the pending batch, and the caller sends nothing of this before `commit()`.
@@ -228,6 +246,7 @@ public actor RoomHost {
                 byKeywords[subscriptions.map(\.keyword), default: (subscriptions, [])].recipients.append(subscriber)
             }
             for (_, group) in byKeywords {
+                metrics.alertsSent.increment(by: Int64(group.recipients.count))
                 stanzas.append(.fanOut(
                     AlertNotification.event(for: message, subscriptions: group.subscriptions, from: domain),
                     recipients: group.recipients))
@@ -256,6 +275,8 @@ public actor RoomHost {
 
     /// XEP-0313: the result messages, then the IQ result with `<fin/>`.
     private func answer(_ iq: IQ, _ query: ArchiveQuery, room: JID) async -> [XMLElement] {
+        let started = ContinuousClock.now
+        defer { (query.fulltext == nil ? metrics.mamQuery : metrics.fullTextQuery).recordInterval(since: started) }
         do {
             let page = try await store.query(room, query)
             var stanzas = page.messages.map { Room.archiveResult($0, to: iq.from, queryID: query.queryID) }

@@ -1,6 +1,7 @@
 import Alerts
 import Component
 import Inbox
+import Instrumentation
 import Logging
 import MUC
 import Storage
@@ -28,12 +29,14 @@ public struct Router: ComponentStanzaHandler {
     public let twins: TwinDetector
     /// No stanza larger than this is written (`component.max_stanza_bytes`): the server would drop the link.
     private let maxStanzaBytes: Int
+    private let metrics: ServiceMetrics
 
     public init(
         domain: JID, serviceName: String, rooms: RoomHost, alerts: KeywordAlertsProtocol? = nil,
         inbox: InboxProtocol? = nil, follows: (any InboxStore)? = nil, maxStanzaBytes: Int = 256 * 1024,
-        logger: Logger
+        metrics: ServiceMetrics = .none, logger: Logger
     ) {
+        self.metrics = metrics
         var features: [any ServiceIQHandler] = [
             Ping(), SoftwareVersion(), ServiceDiscoItems(rooms: rooms, alerts: alerts?.alerts),
         ]
@@ -116,6 +119,7 @@ public struct Router: ComponentStanzaHandler {
             guard element.approximateSize(upTo: cheap) > cheap else { return [item] }
             let size = XMLSerializer.serialize(element, inheritedNamespace: Namespace.client).utf8.count + 128
             guard size > maxStanzaBytes else { return [item] }
+            metrics.refused(.outboundSize)
             logger.error("""
                 not sending a \(element.name) of \(size) bytes to \(element[attribute: "to"] ?? "several recipients"): \
                 larger than component.max_stanza_bytes (\(maxStanzaBytes))
@@ -161,6 +165,7 @@ public struct Router: ComponentStanzaHandler {
     }
 
     private func rejection(_ element: XMLElement, reason: XMLStreamError) -> [Outbound] {
+        metrics.refused(.stanzaSize)
         let type = element[attribute: "type"]
         guard type != "error", !(element.name == "iq" && type == "result"),
               let from = element[attribute: "from"], (try? JID(from)) != nil else { return [] }
