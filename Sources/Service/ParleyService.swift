@@ -73,9 +73,19 @@ public struct ParleyService: Sendable {
             service: domain, alerts: alerts, store: store,
             mayRead: { room, user in await rooms.mayRead(room, user: user) })
         let inbox = InboxProtocol(store: store, occupantCount: { room in await rooms.occupantCount(room) })
+        let databasePath = configuration.storage.databasePath
+        let commands = AdminCommands(
+            domain: domain, admins: configuration.service.admins, rooms: rooms,
+            sources: .init(
+                storeStatistics: { try? await store.statistics() },
+                roomSummaries: {
+                    // A read connection of its own (WAL): counting every room's archive never holds up the writer.
+                    await Task.detached { try? AdminDatabase(path: databasePath).rooms() }.value
+                }))
         let router = Router(
             domain: domain, serviceName: configuration.service.name, rooms: rooms, alerts: alertsProtocol,
-            inbox: inbox, follows: store, maxStanzaBytes: configuration.component.limits.maxStanzaBytes,
+            inbox: inbox, follows: store, commands: commands,
+            maxStanzaBytes: configuration.component.limits.maxStanzaBytes,
             metrics: metrics, logger: logger)
         let component = ComponentClient(
             configuration: configuration.component, handler: router, metrics: metrics, logger: logger)

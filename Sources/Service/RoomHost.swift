@@ -22,7 +22,7 @@ public actor RoomHost {
     private let serviceAdmins: Set<JID>
     private let creation: RoomsConfiguration
     private let metrics: ServiceMetrics
-    private var rooms: [JID: Room] = [:]
+    private(set) var rooms: [JID: Room] = [:]
     private var createdAt: [JID: Double] = [:]
     /// Occupants of all rooms in memory (rooms without occupants are not kept).
     private var totalOccupants = 0

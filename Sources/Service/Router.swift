@@ -33,18 +33,20 @@ public struct Router: ComponentStanzaHandler {
 
     public init(
         domain: JID, serviceName: String, rooms: RoomHost, alerts: KeywordAlertsProtocol? = nil,
-        inbox: InboxProtocol? = nil, follows: (any InboxStore)? = nil, maxStanzaBytes: Int = 256 * 1024,
-        metrics: ServiceMetrics = .none, logger: Logger
+        inbox: InboxProtocol? = nil, follows: (any InboxStore)? = nil, commands: AdminCommands? = nil,
+        maxStanzaBytes: Int = 256 * 1024, metrics: ServiceMetrics = .none, logger: Logger
     ) {
         self.metrics = metrics
         var features: [any ServiceIQHandler] = [
-            Ping(), SoftwareVersion(), ServiceDiscoItems(rooms: rooms, alerts: alerts?.alerts),
+            Ping(), SoftwareVersion(), ServiceDiscoItems(rooms: rooms, alerts: alerts?.alerts, commands: commands),
         ]
+        if let commands { features.append(commands) }
         if let alerts { features.append(KeywordAlertsHandler(alerts: alerts)) }
         if let inbox { features.append(InboxHandler(inbox: inbox)) }
         if let follows { features.append(FollowedRoomsHandler(store: follows)) }
-        let disco = ServiceDiscoInfo(
+        var disco = ServiceDiscoInfo(
             name: serviceName, features: [MUCNamespace.muc] + features.flatMap(\.discoFeatures), pubsub: alerts != nil)
+        disco.commands = commands
         var handlers: [String: any ServiceIQHandler] = [:]
         for handler in features + [disco as any ServiceIQHandler] {
             precondition(handlers[handler.namespace] == nil, "two handlers for \(handler.namespace)")

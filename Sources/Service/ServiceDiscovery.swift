@@ -9,6 +9,8 @@ struct ServiceDiscoInfo: ServiceIQHandler {
     let types: Set<IQ.Kind> = [.get]
     let discoFeatures = [Namespace.discoInfo]
     let info: DiscoInfo
+    /// The admins' ad-hoc commands, whose nodes answer disco#info (XEP-0050 §2.3).
+    var commands: AdminCommands?
 
     init(name: String, features: [String], pubsub: Bool) {
         var identities = [DiscoIdentity(category: "conference", type: "text", name: name)]
@@ -18,6 +20,7 @@ struct ServiceDiscoInfo: ServiceIQHandler {
 
     func handle(_ iq: IQ) async throws(StanzaError) -> XMLElement? {
         if let node = iq.payload?[attribute: "node"] {
+            if let answer = commands?.info(node: node, for: iq.from) { return answer }
             throw StanzaError(.itemNotFound, text: "no such node: \(node)")
         }
         return info.element
@@ -32,8 +35,13 @@ struct ServiceDiscoItems: ServiceIQHandler {
     let discoFeatures: [String] = []
     let rooms: RoomHost
     let alerts: AlertService?
+    var commands: AdminCommands?
 
     func handle(_ iq: IQ) async throws(StanzaError) -> XMLElement? {
+        if let node = iq.payload?[attribute: "node"], node == Namespace.commands {
+            // XEP-0050 §2.2: the commands this asker may run (none for anyone but an admin).
+            return commands?.items(for: iq.from) ?? XMLElement("query", namespace: Namespace.discoItems, attributes: ["node": node])
+        }
         if let node = iq.payload?[attribute: "node"] {
             // The asker's keyword nodes (Docs/protocol.md, keyword alerts).
             guard node == PubSubNamespace.alerts, let alerts else {

@@ -12,6 +12,7 @@ public enum Namespace {
     public static let dataForms = "jabber:x:data"                          // XEP-0004
     public static let discoInfo = "http://jabber.org/protocol/disco#info"  // XEP-0030
     public static let discoItems = "http://jabber.org/protocol/disco#items"
+    public static let commands = "http://jabber.org/protocol/commands"    // XEP-0050
     public static let rsm = "http://jabber.org/protocol/rsm"              // XEP-0059
     public static let version = "jabber:iq:version"                       // XEP-0092
     public static let ping = "urn:xmpp:ping"                              // XEP-0199
