@@ -142,6 +142,12 @@ public final class ComponentClient: Sendable {
                                 logger.notice("component \(configuration.domain) is online (stream \(streamID))")
                                 await status.set(up: true)
                                 await control.attach(outbound, channel: rawChannel)
+                                let greeting = await handler.linkReady()
+                                if !greeting.isEmpty {
+                                    if logsStanzas { logOutbound(greeting) }
+                                    metrics.count(greeting)
+                                    try await outbound.write(Self.encode(greeting, allocator: rawChannel.allocator))
+                                }
                                 ticks = Task { await tick(outbound, allocator: rawChannel.allocator) }
                             case .deliver(let stanza):
                                 if logsStanzas {

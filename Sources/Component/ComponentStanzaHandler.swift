@@ -26,9 +26,13 @@ public protocol ComponentStanzaHandler: Sendable {
     /// What to send before the stream closes in an orderly stop (everyone in a
     /// room is told it is being shut down); everything pending is committed first.
     func farewell() async -> [Outbound]
+
+    /// What to send each time the link comes up (after the handshake), before anything is read.
+    func linkReady() async -> [Outbound]
 }
 
 extension ComponentStanzaHandler {
     public func tick() async -> [Outbound] { [] }
     public func farewell() async -> [Outbound] { [] }
+    public func linkReady() async -> [Outbound] { [] }
 }

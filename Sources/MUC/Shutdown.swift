@@ -16,3 +16,22 @@ extension Room {
         }
     }
 }
+
+extension Room {
+    /// After a crash the room no longer knows its occupants, but the store remembers which
+    /// sessions were in it: each is told, as at an orderly stop, that it is out of the room.
+    public static func leftBehindPresence(room: JID, nick: String, to session: JID) -> XMLElement? {
+        guard let from = try? JID(localpart: room.localpart, domainpart: room.domainpart, resourcepart: nick) else { return nil }
+        let x = XMLElement(
+            "x", namespace: MUCNamespace.user,
+            children: [
+                .element(XMLElement("item", namespace: MUCNamespace.user, attributes: ["affiliation": "none", "role": "none"])),
+                .element(XMLElement("status", namespace: MUCNamespace.user, attributes: ["code": String(StatusCode.selfPresence.rawValue)])),
+                .element(XMLElement("status", namespace: MUCNamespace.user, attributes: ["code": String(StatusCode.removedShutdown.rawValue)])),
+            ])
+        return XMLElement(
+            "presence", namespace: Namespace.client,
+            attributes: ["from": from.description, "to": session.description, "type": "unavailable"],
+            children: [.element(x)])
+    }
+}

@@ -69,6 +69,7 @@ public struct ParleyService: Sendable {
         let rooms = RoomHost(
             domain: domain, store: store, alerts: alerts, limits: configuration.limits,
             serviceAdmins: configuration.service.admins, creation: configuration.rooms, metrics: metrics, logger: logger)
+        await rooms.recoverOccupants()
         let alertsProtocol = KeywordAlertsProtocol(
             service: domain, alerts: alerts, store: store,
             mayRead: { room, user in await rooms.mayRead(room, user: user) })

@@ -14,9 +14,9 @@ import XMPPCore
 /// hibernate (their state lives in the store until the next stanza).
 public actor RoomHost {
     public let domain: JID
-    private let store: any RoomStore
+    let store: any RoomStore
     private let alerts: AlertService?
-    private let logger: Logger
+    let logger: Logger
     private let limits: RoomLimits
     /// Owners of every room (`[service] admins`), and who may create rooms (`[rooms]`).
     private let serviceAdmins: Set<JID>
@@ -26,6 +26,10 @@ public actor RoomHost {
     private var createdAt: [JID: Double] = [:]
     /// Occupants of all rooms in memory (rooms without occupants are not kept).
     private var totalOccupants = 0
+    /// Sessions the rooms held when the last process ended uncleanly (`recoverOccupants`).
+    var leftBehind: [RememberedOccupant] = []
+    /// How often the component link came up.
+    var attachments = 0
     /// Room creations per user (`room_creations_per_hour`), forgotten when idle.
     private var creationBuckets: [JID: TokenBucket] = [:]
 
@@ -61,13 +65,19 @@ public actor RoomHost {
     // Group commit: archive rows wait here until the batch they came in is
     // committed in one transaction (or until something reads the store).
     private var pending: [(ticket: Int, messages: [ArchivedMessage])] = []
+    /// Who entered and left since the last commit; written with the next batch.
+    private var pendingOccupancy: [OccupancyChange] = [] {
+        didSet { if oldValue.isEmpty && !pendingOccupancy.isEmpty { occupancySince = ContinuousClock.now } }
+    }
+    private var occupancySince = ContinuousClock.now
     private var nextTicket = 0
     private var failedTickets: Set<Int> = []
 
     /// Handles one stanza and commits at once (for callers without batches).
     public func handle(_ stanza: Stanza) async -> [Outbound] {
         let processed = await process(stanza)
-        if let ticket = processed.ticket, await commit().contains(ticket) {
+        let failed = await commit()
+        if let ticket = processed.ticket, failed.contains(ticket) {
             return [.stanza(Self.storageFailure.reply(to: stanza.element))]
         }
         return processed.outbound
@@ -123,7 +133,14 @@ public actor RoomHost {
     public func farewell() async -> [Outbound] {
         await flushPending()
         let context = makeContext(now: DateTime.milliseconds(Date().timeIntervalSince1970))
-        return rooms.values.flatMap { $0.shutdownPresences(context: context) }.map(Outbound.stanza)
+        let presences = rooms.values.flatMap { $0.shutdownPresences(context: context) }.map(Outbound.stanza)
+        // Everyone is told now: nobody is left for the next start to tell.
+        do {
+            _ = try await store.takeRememberedOccupants()
+        } catch {
+            logger.error("cannot forget the occupants told of the stop: \(error)")
+        }
+        return presences
     }
 
     /// Commits every pending archive row in one transaction; returns the
@@ -135,14 +152,25 @@ public actor RoomHost {
         return failed
     }
 
+    /// Entries and exits alone wait for a commit up to a second, so that a join wave
+    /// costs a sync a second rather than one per read; after a crash, changes of the last
+    /// second are what may be missed (Docs/operations.md).
+    public func commitOccupancyIfDue() async {
+        guard !pendingOccupancy.isEmpty, occupancySince.duration(to: .now) >= .seconds(1) else { return }
+        await flushPending()
+    }
+
     private func flushPending() async {
-        guard !pending.isEmpty else { return }
+        guard !pending.isEmpty || !pendingOccupancy.isEmpty else { return }
         let batch = pending
+        let occupancy = pendingOccupancy
         pending = []
+        pendingOccupancy = []
         let messages = batch.flatMap(\.messages)
         let started = ContinuousClock.now
         do {
-            try await store.append(messages)
+            try await store.append(messages, occupancy: occupancy)
+            guard !messages.isEmpty else { return }
             metrics.archiveCommit.recordInterval(since: started)
             metrics.archiveBatch.record(messages.count)
             metrics.messagesArchived.increment(by: Int64(messages.count))
@@ -212,6 +240,7 @@ public actor RoomHost {
                 : StanzaError(.internalServerError, type: .wait, text: "the change could not be stored")
             return Processed(outbound: refusal(stanza, error).map(Outbound.stanza))
         }
+        pendingOccupancy += occupancyChanges(stanza, before: before, after: room)
         var outbound = await expand(effects.outputs, room: room)
         if !effects.archive.isEmpty {
             outbound += await keywordAlerts(for: effects.archive, in: room, context: context)

@@ -65,9 +65,15 @@ public struct Router: ComponentStanzaHandler {
         await rooms.farewell()
     }
 
+    /// The link came up: what the rooms have to say (see `RoomHost.linkReady`).
+    public func linkReady() async -> [Outbound] {
+        await rooms.linkReady()
+    }
+
     /// The link check (see `TwinDetector`).
     public func tick() async -> [Outbound] {
-        [.stanza(await twins.probe())]
+        await rooms.commitOccupancyIfDue()
+        return [.stanza(await twins.probe())]
     }
 
     public func destination(of jid: JID) -> Destination {
@@ -96,7 +102,13 @@ public struct Router: ComponentStanzaHandler {
                 answers.append((element, rejection(element, reason: reason), nil))
             }
         }
-        let failed = answers.contains { $0.ticket != nil } ? await rooms.commit() : []
+        let failed: Set<Int>
+        if answers.contains(where: { $0.ticket != nil }) {
+            failed = await rooms.commit()
+        } else {
+            failed = []
+            await rooms.commitOccupancyIfDue()
+        }
         return answers.flatMap { answer in
             if let ticket = answer.ticket, failed.contains(ticket) {
                 return [Outbound.stanza(RoomHost.storageFailure.reply(to: answer.stanza))]

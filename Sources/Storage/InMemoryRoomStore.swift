@@ -37,6 +37,7 @@ public actor InMemoryRoomStore: RoomStore {
     public func endRoom(_ jid: JID, at time: Double) throws(StorageError) {
         if let roomWriteFailure { throw roomWriteFailure }
         rooms[jid] = nil
+        occupantSessions = occupantSessions.filter { $0.key.room != jid }
         if let messages = archive.removeValue(forKey: jid), let key = try? JID(SQLiteRoomStore.endedArchiveKey(jid, at: time)) {
             ended[key] = messages
         }
@@ -50,8 +51,23 @@ public actor InMemoryRoomStore: RoomStore {
             .sorted { $0.jid < $1.jid }
     }
 
-    public func append(_ messages: [ArchivedMessage]) {
+    public func append(_ messages: [ArchivedMessage], occupancy: [OccupancyChange]) {
         for message in messages { archive[message.room, default: []].append(message) }
+        for change in occupancy {
+            switch change {
+            case .entered(let room, let session, let nick): occupantSessions[OccupantKey(room: room, session: session)] = nick
+            case .left(let room, let session): occupantSessions[OccupantKey(room: room, session: session)] = nil
+            }
+        }
+    }
+
+    private struct OccupantKey: Hashable { var room: JID; var session: JID }
+    private var occupantSessions: [OccupantKey: String] = [:]
+
+    public func takeRememberedOccupants() -> [RememberedOccupant] {
+        defer { occupantSessions = [:] }
+        return occupantSessions.map { RememberedOccupant(room: $0.key.room, session: $0.key.session, nick: $0.value) }
+            .sorted { ($0.room, $0.session) < ($1.room, $1.session) }
     }
 
     public func history(of room: JID, _ request: HistoryRequest) -> [ArchivedMessage] {

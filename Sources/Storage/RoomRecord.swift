@@ -67,8 +67,11 @@ public protocol RoomStore: Sendable {
     func roomsOwned(by user: JID) async throws(StorageError) -> Int
     /// How many rooms `user` follows (the `follows_per_user` limit).
     func follows(of user: JID) async throws(StorageError) -> Int
-    /// Commits the messages in one transaction; they are durable when this returns.
-    func append(_ messages: [ArchivedMessage]) async throws(StorageError)
+    /// Commits the messages, and the changes of who is in which room, in one
+    /// transaction; they are durable when this returns.
+    func append(_ messages: [ArchivedMessage], occupancy: [OccupancyChange]) async throws(StorageError)
+    /// The sessions the rooms held when the last process ended, forgotten as they are read.
+    func takeRememberedOccupants() async throws(StorageError) -> [RememberedOccupant]
     /// The newest messages of a room that fit the request, oldest first.
     func history(of room: JID, _ request: HistoryRequest) async throws(StorageError) -> [ArchivedMessage]
     /// A MAM query's page (XEP-0313 with XEP-0059 paging).
@@ -80,4 +83,30 @@ public protocol RoomStore: Sendable {
     func retract(_ room: JID, _ retraction: Retraction) async throws(StorageError) -> Bool
     /// The first and last archived message of a room (XEP-0313 metadata).
     func metadata(_ room: JID) async throws(StorageError) -> (first: ArchivedMessage?, last: ArchivedMessage?)
+}
+
+extension RoomStore {
+    /// Commits messages alone.
+    public func append(_ messages: [ArchivedMessage]) async throws(StorageError) {
+        try await append(messages, occupancy: [])
+    }
+}
+
+/// A session entering a room (or changing its nick there), or leaving it.
+public enum OccupancyChange: Sendable, Hashable {
+    case entered(room: JID, session: JID, nick: String)
+    case left(room: JID, session: JID)
+}
+
+/// A session a room held when Parley last stopped without telling it.
+public struct RememberedOccupant: Sendable, Hashable {
+    public var room: JID
+    public var session: JID
+    public var nick: String
+
+    public init(room: JID, session: JID, nick: String) {
+        self.room = room
+        self.session = session
+        self.nick = nick
+    }
 }

@@ -135,6 +135,7 @@ public actor SQLiteRoomStore: RoomStore {
             for table in ["read_positions", "room_activity", "mentions"] {
                 try database.statement("DELETE FROM \(table) WHERE room = ?").bind(room).run()
             }
+            try database.statement("DELETE FROM occupant_sessions WHERE room = ?").bind(room).run()
             // Affiliations and followers go with the room (ON DELETE CASCADE).
             try database.statement("DELETE FROM rooms WHERE jid = ?").bind(room).run()
         }
@@ -177,10 +178,11 @@ public actor SQLiteRoomStore: RoomStore {
 
     // MARK: - Archive
 
-    public func append(_ messages: [ArchivedMessage]) throws(StorageError) {
-        guard !messages.isEmpty else { return }
+    public func append(_ messages: [ArchivedMessage], occupancy: [OccupancyChange]) throws(StorageError) {
+        guard !messages.isEmpty || !occupancy.isEmpty else { return }
         let database = database
         try database.transaction { () throws(StorageError) in
+            try record(occupancy)
             let insert = """
                 INSERT INTO archive (room, stanza_id, timestamp, nick, sender_jid, body, stanza, room_ordinal, message_id)
                 VALUES (?, ?, ?, ?, ?, ?, ?,

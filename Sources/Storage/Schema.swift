@@ -164,6 +164,16 @@ enum Schema {
         """
         CREATE INDEX archive_by_stanza_id_alone ON archive(stanza_id);
         """,
+        // 12: who is in which room, so that after a crash the sessions the rooms held can be
+        // told they are no longer in them (occupants themselves live in memory only).
+        """
+        CREATE TABLE occupant_sessions (
+            room TEXT NOT NULL,
+            session TEXT NOT NULL,
+            nick TEXT NOT NULL,
+            PRIMARY KEY (room, session)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// For tools that read beside the service: the schema must be the one this binary knows.

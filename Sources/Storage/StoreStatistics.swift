@@ -20,6 +20,6 @@ extension SQLiteRoomStore {
         return StoreStatistics(
             persistentRooms: try scalar("SELECT COUNT(*) FROM rooms"),
             followers: try scalar("SELECT COUNT(*) FROM room_subscriptions"),
-            databaseBytes: pages + (log ?? 0))
+            databaseBytes: pages + log)
     }
 }
