@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +21,7 @@ from harness.muc import (NS_CLIENT, NS_DATA, assert_error, assert_result, bare, 
                          sender, set_affiliation, xml_of, xmpp_datetime)
 from harness.parley_features import (FULLTEXT_FIELD, NS_DELAY, NS_FORWARD, NS_MAM, NS_MAM_EXTENDED,
                                      NS_MODERATE_0, NS_MODERATE_1, NS_RETRACT_0, NS_RETRACT_1, NS_RSM,
-                                     json_lines, mam_all, mam_query, new_room, rsm_set, run_parley,
+                                     json_lines, mam_all, mam_query, new_room, parley_bin, rsm_set, run_parley,
                                      stanza_id_of)
 from harness.xmpp import Client
 
@@ -581,3 +584,47 @@ async def test_cli_export_xml_is_well_formed_with_one_record_per_message(alice, 
             assert record.get("moderated-by") == f"{room}/Alice", ET.tostring(record, encoding="unicode")
         else:
             assert record.get("moderated-by") is None
+
+
+def _run_with_terminal_stderr(argv: list[str]) -> tuple[int, str, str]:
+    """Runs a command with standard error on a pseudo-terminal (as an admin at a shell
+    sees it) and standard output on a pipe (as when exporting into a file)."""
+    import pty
+    import subprocess
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=terminal)
+        os.close(terminal)
+        seen = bytearray()
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:       # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+        stdout = process.stdout.read()
+        return process.wait(timeout=30), stdout.decode(), seen.decode(errors="replace")
+    finally:
+        os.close(controller)
+
+
+async def test_cli_export_shows_progress_on_a_terminal_and_none_when_piped(alice, bob, service, parley_config):
+    room, _spam, results = await _room_with_history(alice, bob, service)
+    argv = [str(parley_bin()), "archive", "export", "--config", parley_config, "--room", room]
+    status, stdout, terminal = await asyncio.get_running_loop().run_in_executor(None, _run_with_terminal_stderr, argv)
+    assert status == 0, terminal
+    assert len(json_lines(stdout)) == len(results)
+    assert f"100% {len(results)}/{len(results)} messages" in terminal, terminal
+    piped = await run_parley(*argv[1:])
+    assert piped.returncode == 0 and "\r" not in piped.stderr and "%" not in piped.stderr, piped.describe()
+    # The backup cannot know its fraction (one step copies everything): it shows its time.
+    copy = Path(parley_config).parent / f"progress-{uuid.uuid4().hex[:8]}.sqlite"
+    argv = [str(parley_bin()), "backup", "--config", parley_config, "--to", str(copy)]
+    status, stdout, terminal = await asyncio.get_running_loop().run_in_executor(None, _run_with_terminal_stderr, argv)
+    try:
+        assert status == 0 and "integrity ok" in stdout, (stdout, terminal)
+        assert f"backup to {copy}" in terminal and "copied and checked" in terminal, terminal
+    finally:
+        copy.unlink(missing_ok=True)

@@ -159,6 +159,40 @@ async def test_json_logs_for_log_shippers(stack, tmp_path):
 
 
 
+async def test_systemd_hears_ready_status_and_stopping(stack, service, tmp_path):
+    """Config/parley.service can be Type=notify: Parley tells systemd's NOTIFY_SOCKET when
+    it is ready, what the link does, and when it stops (sd_notify's datagrams)."""
+    import socket
+    path = tmp_path / "notify.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(path))
+    listener.settimeout(10)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, stack.parley.stop, 10.0)
+    os.environ["NOTIFY_SOCKET"] = str(path)
+    try:
+        await loop.run_in_executor(None, stack.start_parley)
+    finally:
+        del os.environ["NOTIFY_SOCKET"]
+
+    def receive_until(wanted: str) -> list[str]:
+        seen = []
+        while not any(wanted in message for message in seen):
+            seen.append(listener.recv(4096).decode())
+        return seen
+
+    try:
+        heard = await loop.run_in_executor(None, receive_until, "STATUS=serving")
+        assert heard[0].startswith("READY=1\n"), heard
+        assert f"STATUS=serving {stack.settings.component_domain}" in heard[-1], heard
+        stopping = loop.run_in_executor(None, receive_until, "STOPPING=1")
+        await loop.run_in_executor(None, stack.parley.stop, 10.0)
+        await stopping
+    finally:
+        listener.close()
+        await loop.run_in_executor(None, stack.start_parley)
+
+
 # Last in the session: the stack's Parley then reports the twin in /health for ten minutes.
 @pytest.mark.server_only("ejabberd", reason="Prosody refuses a second component connection for one domain (conflict)")
 async def test_a_twin_attached_under_the_same_domain_is_noticed(stack, tmp_path, service):

@@ -23,13 +23,14 @@ public final class ComponentClient: Sendable {
         handler: any ComponentStanzaHandler,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         metrics: ServiceMetrics = .none,
+        onLinkChange: @escaping @Sendable (Bool) -> Void = { _ in },
         logger: Logger
     ) {
         self.configuration = configuration
         self.handler = handler
         self.group = group
         self.metrics = metrics
-        self.status = LinkStatus(gauge: metrics.linkUp)
+        self.status = LinkStatus(gauge: metrics.linkUp, onChange: onLinkChange)
         self.logger = logger
     }
 

@@ -9,9 +9,11 @@ public actor LinkStatus {
 
     /// `parley_component_link_up`.
     private let gauge: Gauge?
+    private let onChange: @Sendable (Bool) -> Void
 
-    public init(gauge: Gauge? = nil) {
+    public init(gauge: Gauge? = nil, onChange: @escaping @Sendable (Bool) -> Void = { _ in }) {
         self.gauge = gauge
+        self.onChange = onChange
     }
 
     func set(up: Bool) {
@@ -19,5 +21,6 @@ public actor LinkStatus {
         isUp = up
         since = Date()
         gauge?.record(up ? 1 : 0)
+        onChange(up)
     }
 }

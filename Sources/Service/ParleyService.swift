@@ -88,19 +88,30 @@ public struct ParleyService: Sendable {
             inbox: inbox, follows: store, commands: commands,
             maxStanzaBytes: configuration.component.limits.maxStanzaBytes,
             metrics: metrics, logger: logger)
+        let systemd = SystemdNotifier()
         let component = ComponentClient(
-            configuration: configuration.component, handler: router, metrics: metrics, logger: logger)
+            configuration: configuration.component, handler: router, metrics: metrics,
+            onLinkChange: { up in
+                systemd.notify(up ? "STATUS=serving \(domain) through \(configuration.component.host):\(configuration.component.port)"
+                                  : "STATUS=component link down: reconnecting to \(configuration.component.host):\(configuration.component.port)")
+            },
+            logger: logger)
         logger.info("Parley \(ParleyVersion.current) serving \(domain)")
         let sweeper = RetentionSweeper(
             store: store, defaultDays: configuration.archive.retentionDays,
             keepDestroyedDays: configuration.archive.keepDestroyedDays,
             interval: configuration.archive.sweepInterval, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
+            // Ready: the database is open and Parley attaches (and re-attaches) by itself from here.
+            systemd.notify("READY=1\nSTATUS=connecting to \(configuration.component.host):\(configuration.component.port)")
             group.addTask { await sweeper.run() }
             group.addTask { try await component.run() }
             group.addTask {
                 // Waits for a stop request for as long as the service runs; `run()` ending ends it.
-                for await _ in stopRequests { await component.stop() }
+                for await _ in stopRequests {
+                    systemd.notify("STOPPING=1")
+                    await component.stop()
+                }
             }
             if let http = configuration.http {
                 let listener = HTTPListener(

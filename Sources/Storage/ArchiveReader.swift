@@ -91,6 +91,13 @@ public final class ArchiveReader {
         return archives
     }
 
+    /// How many messages a room's archive holds.
+    public func count(room: JID) throws -> Int {
+        let rows = try database.statement("SELECT COUNT(*) FROM archive WHERE room = ?").bind(.text(room.description))
+        defer { rows.finish() }
+        return try rows.step() ? Int(rows.int(0)) : 0
+    }
+
     /// Every message of a room, oldest first.
     public func export(room: JID, _ each: (Record) throws -> Void) throws {
         try search(room: room, text: nil, since: nil, until: nil, limit: nil, each)

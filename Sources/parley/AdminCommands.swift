@@ -42,8 +42,24 @@ extension Parley {
         func run() async throws {
             let database = try openAdminDatabase(common)
             let started = Date()
+            // One backup step holds the whole copy (see AdminDatabase.backup): the terminal
+            // sees the time it has taken so far rather than a fraction.
+            let progress = ProgressBar(
+                "backup to \(to)", total: nil, unit: "", enabled: ProgressBar.wanted(dataOnStandardOutput: false))
+            let ticker = Task.detached {
+                while !Task.isCancelled {
+                    progress.tick()
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            defer {
+                ticker.cancel()
+                progress.finish()
+            }
             do {
                 let pages = try database.backup(to: to)
+                ticker.cancel()
+                progress.finish("copied and checked")
                 let size = (try? FileManager.default.attributesOfItem(atPath: to)[.size] as? Int) ?? 0
                 print("backup: \(to) (\(pages) pages, \(size) bytes, integrity ok) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
             } catch {

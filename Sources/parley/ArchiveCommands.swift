@@ -164,17 +164,23 @@ extension Parley.Archive {
         func run() async throws {
             let (reader, room) = try options.open()
             var output = Output()
+            let progress = ProgressBar(
+                "export \(room)", total: try reader.count(room: room), unit: "messages",
+                enabled: ProgressBar.wanted(dataOnStandardOutput: true))
+            defer { progress.finish() }
             switch format {
             case .jsonl:
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 try reader.export(room: room) { record in
+                    progress.advance()
                     output.line(String(decoding: try encoder.encode(ExportRecord(record)), as: UTF8.self))
                 }
             case .xml:
                 output.line("<?xml version='1.0' encoding='UTF-8'?>")
                 output.line("<archive xmlns='urn:parley:archive:0' room='\(XMLSerializer.escaped(room.description, inAttribute: true))'>")
                 try reader.export(room: room) { record in
+                    progress.advance()
                     var attributes = "stanza-id='\(XMLSerializer.escaped(record.stanzaID, inAttribute: true))'"
                         + " time='\(DateTime.format(record.timestamp))'"
                         + " nick='\(XMLSerializer.escaped(record.nick, inAttribute: true))'"

@@ -1,0 +1,121 @@
+-- mod_parley_multicast: XEP-0033 (Extended Stanza Addressing) multicast on a Prosody 0.12
+-- VirtualHost, for trusted external components (XEP-0114) such as Parley only.
+--
+-- A trusted component sends ONE stanza to the bare host, e.g.
+--   <message from='room@rooms.example.org/nick' to='example.org' type='groupchat'>
+--     <addresses xmlns='http://jabber.org/protocol/address'>
+--       <address type='bcc' jid='alice@example.org/phone'/> ...
+--     </addresses><body>hi</body></message>
+-- and Prosody posts one copy per address, as if the component had sent each one itself.
+--
+-- Config (global modules_enabled or the VirtualHost's):
+--   modules_enabled = { ...; "parley_multicast" }
+--   parley_multicast_components = { "rooms.example.org" }   -- trusted component domains
+--   parley_multicast_max_addresses = 10000                  -- optional
+-- plugin_paths must include the directory holding this file.
+
+local st = require "util.stanza";
+local jid_prep = require "util.jid".prep;
+local core_post_stanza = prosody.core_post_stanza;
+
+local xmlns_address = "http://jabber.org/protocol/address";
+
+-- Components do not inherit global modules, but someone may list it under a Component:
+-- there it would turn the component's own domain into a relay. Only VirtualHosts.
+if module:get_host_type() ~= "local" then
+	module:log("error", "mod_parley_multicast belongs on a VirtualHost, not on %s", module.host);
+	return;
+end
+
+local trusted = module:get_option_set("parley_multicast_components", {});
+-- XEP-0033 suggests 20..100 for clients; a component fanning out to a big room needs more.
+local max_addresses = module:get_option_number("parley_multicast_max_addresses", 10000);
+
+-- Disco#info on the host: this is how a component finds out it may multicast here.
+module:add_feature(xmlns_address);
+
+-- Address types that name a recipient; replyto/replyroom/noreply are only information.
+local delivery_types = { to = true, cc = true, bcc = true };
+
+local function handle_multicast(event)
+	local origin, stanza = event.origin, event.stanza;
+	local addresses = stanza:get_child("addresses", xmlns_address);
+	if not addresses then return; end -- an ordinary stanza to the host: not ours
+	-- The outer stanza must be addressed to the service itself, no node and no resource
+	-- (XEP-0033 §3); 'localhost/announce/online' and the like belong to other modules.
+	if stanza.attr.to ~= module.host then return; end
+	if stanza.attr.type == "error" then return true; end -- never fan out or answer errors
+
+	-- Only our own components: anybody else could make the server a spam relay.
+	-- (origin.host of a component session is the component's domain, checked at handshake.)
+	if origin.type ~= "component" or not trusted:contains(origin.host) then
+		module:log("warn", "Refusing XEP-0033 multicast from %s session %s",
+			origin.type, origin.host or "?");
+		origin.send(st.error_reply(stanza, "auth", "forbidden",
+			"Multicast is only for trusted components"));
+		return true;
+	end
+
+	-- Check every address before delivering to any (XEP-0033 §6, step 5): all or nothing.
+	local targets, seen, kept = {}, {}, {};
+	for address in addresses:childtags("address", xmlns_address) do
+		local kind = address.attr.type;
+		if address.attr.delivered == "true" or not delivery_types[kind] then
+			-- Already delivered upstream (loop protection, §4.5), or not a recipient: keep
+			-- it for the recipients to see, never deliver to it again.
+			if kind ~= "bcc" then table.insert(kept, address); end
+		else
+			local to = address.attr.jid and jid_prep(address.attr.jid);
+			if not to then -- no jid (a 'uri' address, unsupported) or an invalid one
+				origin.send(st.error_reply(stanza, "modify", "jid-malformed",
+					"Unusable address: "..tostring(address.attr.jid or address.attr.uri)));
+				return true;
+			end
+			if not seen[to] then -- one copy per JID even if listed twice
+				seen[to] = true;
+				table.insert(targets, to);
+				if #targets > max_addresses then
+					origin.send(st.error_reply(stanza, "modify", "not-acceptable",
+						"More than "..max_addresses.." addresses"));
+					return true;
+				end
+			end
+			-- Recipients see the to/cc list marked delivered; bcc entries are dropped (§4.6).
+			if kind ~= "bcc" then
+				address.attr.delivered = "true";
+				table.insert(kept, address);
+			end
+		end
+	end
+
+	-- Replace the block: gone entirely for a pure bcc fan-out (Parley's case), else the
+	-- to/cc/informational addresses with delivered='true'.
+	stanza:maptags(function (child)
+		if child.name == "addresses" and child.attr.xmlns == xmlns_address then
+			if #kept == 0 then return nil; end
+			local block = st.stanza("addresses", { xmlns = xmlns_address });
+			for _, address in ipairs(kept) do block:add_child(address); end
+			return block;
+		end
+		return child;
+	end);
+
+	-- Like muc.lib.lua's route_to_occupant: one stanza object, 'to' rewritten per copy.
+	-- Posting with the component's session as origin makes each copy behave exactly like a
+	-- stanza the component sent itself: same routing (local or s2s), and bounces such as
+	-- service-unavailable go back to the component, from the failing recipient.
+	-- Stanza handlers that keep a stanza clone it first (mod_mam, mod_offline archives).
+	module:log("debug", "Multicast %s from %s to %d addresses", stanza.name,
+		stanza.attr.from, #targets);
+	for _, to in ipairs(targets) do
+		stanza.attr.to = to;
+		core_post_stanza(origin, stanza);
+	end
+	return true;
+end
+
+-- Priority 10: before the default handlers of these events (mod_presence swallows
+-- presence/host, mod_announce looks at message/host), which run at priority 0 and below.
+-- IQs are never multicast (XEP-0033 §3), so there is no iq/host hook.
+module:hook("message/host", handle_multicast, 10);
+module:hook("presence/host", handle_multicast, 10);
