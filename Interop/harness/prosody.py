@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .errors import HarnessError
-from .paths import PROSODY_TEMPLATE
+from .paths import PROSODY_TEMPLATE, REPO_ROOT
 from .procs import LOOPBACK, ManagedProcess, format_tail, require_free_port, wait_for_ports
 
 _PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
@@ -121,6 +121,7 @@ class ProsodyServer:
             "VHOST": self.vhost,
             "COMPONENT_DOMAIN": self.component_domain,
             "COMPONENT_SECRET": self.component_secret,
+            "PLUGIN_PATH": REPO_ROOT / "Config" / "prosody",
             "TLS_CERTIFICATE": self.tls_certificate or "",
             "TLS_KEY": self.tls_key or "",
             "POSIX_SIGNALS": "true" if self.posix_signals else "false",

@@ -3,38 +3,14 @@ client library, with every documented family and figures that move when users ac
 
 from __future__ import annotations
 
-import asyncio
 import re
-import urllib.request
 from pathlib import Path
 
-from prometheus_client.parser import text_string_to_metric_families
-
+from harness.metrics import scrape, value
 from harness.muc import create_room, join, say
 from harness.parley_features import mam_query, new_room
 
 DOCS = Path(__file__).resolve().parents[2] / "Docs" / "operations.md"
-
-
-def _scrape(port: int) -> tuple[str, dict[str, object]]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        assert response.status == 200
-        content_type = response.headers["Content-Type"]
-        families = {family.name: family for family in text_string_to_metric_families(response.read().decode())}
-    return content_type, families
-
-
-async def scrape(stack):
-    return await asyncio.get_running_loop().run_in_executor(None, _scrape, stack.settings.component_port + 2)
-
-
-def value(families, name: str, suffix: str = "", **labels) -> float:
-    """The sample `name+suffix` with these labels (0 when absent)."""
-    family = families[name]
-    for sample in family.samples:
-        if sample.name == name + suffix and all(sample.labels.get(k) == v for k, v in labels.items()):
-            return sample.value
-    return 0.0
 
 
 def documented_metrics() -> set[str]:

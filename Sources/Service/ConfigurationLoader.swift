@@ -44,6 +44,7 @@ public enum ConfigurationLoader {
         try top.rejectUnknownKeys()
 
         let component = try readComponent(&componentTable, baseDirectory: baseDirectory)
+        let multicast = try readMulticast(&componentTable, componentDomain: component.domain)
         try componentTable.rejectUnknownKeys()
 
         let database = try storageTable.requiredString("database")
@@ -115,10 +116,12 @@ public enum ConfigurationLoader {
             http = HTTPConfiguration(host: host, port: port)
             try httpTable.rejectUnknownKeys()
         }
-        return ParleyConfiguration(
+        var configuration = ParleyConfiguration(
             component: component,
             storage: StorageConfiguration(databasePath: absolute(database, base: baseDirectory), durability: durability),
             service: service, archive: archive, alerts: alerts, limits: limits, http: http, rooms: rooms)
+        configuration.multicast = multicast
+        return configuration
     }
 
     /// `[limits]`: every key optional, `0` turns a limit off.

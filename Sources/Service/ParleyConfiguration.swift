@@ -17,6 +17,8 @@ public struct ParleyConfiguration: Sendable, Hashable {
     public var http: HTTPConfiguration?
     /// `[rooms]`: who may create rooms.
     public var rooms: RoomsConfiguration
+    /// `[component] multicast…`: the server's XEP-0033 service for fan-outs.
+    public var multicast: MulticastConfiguration
 
     public init(
         component: ComponentConfiguration, storage: StorageConfiguration, service: ServiceConfiguration,
@@ -32,6 +34,7 @@ public struct ParleyConfiguration: Sendable, Hashable {
         self.limits = limits
         self.http = http
         self.rooms = rooms
+        self.multicast = MulticastConfiguration(server: RoomsConfiguration.parentDomain(of: component.domain))
     }
 }
 

@@ -86,6 +86,8 @@ public struct ParleyService: Sendable {
         let router = Router(
             domain: domain, serviceName: configuration.service.name, rooms: rooms, alerts: alertsProtocol,
             inbox: inbox, follows: store, commands: commands,
+            multicast: configuration.multicast.mode == .off
+                ? nil : MulticastRelay(domain: domain, configuration: configuration.multicast, logger: logger),
             maxStanzaBytes: configuration.component.limits.maxStanzaBytes,
             metrics: metrics, logger: logger)
         let systemd = SystemdNotifier()

@@ -30,13 +30,17 @@ public struct Router: ComponentStanzaHandler {
     /// No stanza larger than this is written (`component.max_stanza_bytes`): the server would drop the link.
     private let maxStanzaBytes: Int
     private let metrics: ServiceMetrics
+    /// The server's XEP-0033 service for fan-outs, when configured and found.
+    public let multicast: MulticastRelay?
 
     public init(
         domain: JID, serviceName: String, rooms: RoomHost, alerts: KeywordAlertsProtocol? = nil,
         inbox: InboxProtocol? = nil, follows: (any InboxStore)? = nil, commands: AdminCommands? = nil,
-        maxStanzaBytes: Int = 256 * 1024, metrics: ServiceMetrics = .none, logger: Logger
+        multicast: MulticastRelay? = nil, maxStanzaBytes: Int = 256 * 1024, metrics: ServiceMetrics = .none,
+        logger: Logger
     ) {
         self.metrics = metrics
+        self.multicast = multicast
         var features: [any ServiceIQHandler] = [
             Ping(), SoftwareVersion(), ServiceDiscoItems(rooms: rooms, alerts: alerts?.alerts, commands: commands),
         ]
@@ -67,7 +71,8 @@ public struct Router: ComponentStanzaHandler {
 
     /// The link came up: what the rooms have to say (see `RoomHost.linkReady`).
     public func linkReady() async -> [Outbound] {
-        await rooms.linkReady()
+        let discovery = await multicast?.linkReady() ?? []
+        return discovery.map(Outbound.stanza) + (await rooms.linkReady())
     }
 
     /// The link check (see `TwinDetector`).
@@ -109,12 +114,14 @@ public struct Router: ComponentStanzaHandler {
             failed = []
             await rooms.commitOccupancyIfDue()
         }
-        return answers.flatMap { answer in
+        let outbound = answers.flatMap { answer in
             if let ticket = answer.ticket, failed.contains(ticket) {
                 return [Outbound.stanza(RoomHost.storageFailure.reply(to: answer.stanza))]
             }
             return bounded(answer.outbound, answering: answer.stanza)
         }
+        guard let multicast else { return outbound }
+        return await multicast.expand(outbound, maxStanzaBytes: maxStanzaBytes)
     }
 
     /// The last line of defence: a stanza over `maxStanzaBytes` would make the
@@ -154,6 +161,9 @@ public struct Router: ComponentStanzaHandler {
     }
 
     private func route(_ element: XMLElement) async -> ([Outbound], Int?) {
+        if let multicast, MulticastRelay.mayConcern(element), let handled = await multicast.observe(element) {
+            return (handled, nil)
+        }
         let stanza: Stanza
         do {
             stanza = try Stanza(parsing: element)
