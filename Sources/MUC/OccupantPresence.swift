@@ -72,13 +72,31 @@ extension Room {
     ) {
         let occupantID = context.occupantID(self, occupant.bareJID)
         let visible = configuration.presenceBroadcast.contains(occupant.role) || details.type == "unavailable"
+        // Everyone else sees one of two presences, with the real JID or without: each is
+        // built once and fanned out (one stanza per group through a multicast service).
+        var revealing: (role: Role?, sessions: [JID]) = (nil, [])
+        var concealing: (role: Role?, sessions: [JID]) = (nil, [])
         for recipient in occupants {
             let isSelf = recipient.bareJID == occupant.bareJID && recipient.nick == occupant.nick
             guard visible || isSelf else { continue }
             for session in recipient.sessions {
-                effects.send(occupantPresence(
-                    of: occupant, to: session, recipientRole: recipient.role, details: details, occupantID: occupantID))
+                if isSelf || occupant.sessions.contains(session) {
+                    effects.send(occupantPresence(
+                        of: occupant, to: session, recipientRole: recipient.role, details: details, occupantID: occupantID))
+                } else if configuration.revealsJIDs(to: recipient.role) {
+                    revealing.role = revealing.role ?? recipient.role
+                    revealing.sessions.append(session)
+                } else {
+                    concealing.role = concealing.role ?? recipient.role
+                    concealing.sessions.append(session)
+                }
             }
+        }
+        for group in [revealing, concealing] {
+            guard let role = group.role, let first = group.sessions.first else { continue }
+            var stanza = occupantPresence(of: occupant, to: first, recipientRole: role, details: details, occupantID: occupantID)
+            stanza[attribute: "to"] = nil
+            effects.outputs.append(.fanOut(stanza, recipients: group.sessions))
         }
         for session in formerSessions {
             effects.send(occupantPresence(
