@@ -628,3 +628,29 @@ async def test_cli_export_shows_progress_on_a_terminal_and_none_when_piped(alice
         assert f"backup to {copy}" in terminal and "copied and checked" in terminal, terminal
     finally:
         copy.unlink(missing_ok=True)
+
+
+async def test_cli_sweep_expires_what_retention_no_longer_keeps(alice, service, parley_config, tmp_path):
+    """`parley archive sweep` runs the retention sweep by hand, beside the running service."""
+    import sqlite3
+    old_room, new_room_jid = new_room(service, "sweepold"), new_room(service, "sweepnew")
+    await create_room(alice, old_room, "Alice")
+    await create_room(alice, new_room_jid, "Alice")
+    for n in range(7):
+        await say(alice, old_room, f"old news {n}")
+    await say(alice, new_room_jid, "fresh")
+    # Ten days pass for one room's messages (the service keeps running; WAL lets both write).
+    database = Path(parley_config).parent / "parley.sqlite"
+    with sqlite3.connect(database, timeout=10) as connection:
+        connection.execute("UPDATE archive SET timestamp = timestamp - 864000 WHERE room = ?", (old_room,))
+    text = Path(parley_config).read_text()
+    assert "[archive]" not in text
+    config = tmp_path / "sweep.toml"
+    config.write_text(text + "\n[archive]\nretention_days = 1\n")
+    argv = [str(parley_bin()), "archive", "sweep", "--config", str(config)]
+    status, stdout, terminal = await asyncio.get_running_loop().run_in_executor(None, _run_with_terminal_stderr, argv)
+    assert status == 0, terminal
+    assert "sweep: 7 archived messages expired" in stdout, stdout
+    assert "100% 7/7 messages" in terminal, terminal
+    assert (await mam_all(alice, old_room)) == []
+    assert [r.body for r in await mam_all(alice, new_room_jid)] == ["fresh"]

@@ -23,6 +23,14 @@ extension SQLiteRoomStore {
         return plan
     }
 
+    /// How many messages of `room` (or of an ended room's archive) are older than `cutoff`.
+    public func expirable(_ room: JID, before cutoff: Double) throws(StorageError) -> Int {
+        let rows = try database.statement("SELECT COUNT(*) FROM archive WHERE room = ? AND timestamp < ?")
+            .bind(.text(room.description), .real(cutoff))
+        defer { rows.finish() }
+        return try rows.step() ? Int(rows.int(0)) : 0
+    }
+
     /// Deletes up to `limit` messages of `room` older than `cutoff`; returns how many went.
     /// The full-text index follows through its trigger.
     public func expire(_ room: JID, before cutoff: Double, limit: Int) throws(StorageError) -> Int {

@@ -7,9 +7,15 @@ import XMPPCore
 public actor SQLiteRoomStore: RoomStore {
     let database: SQLiteDatabase
 
-    public init(path: String, durability: Durability = .power) throws(StorageError) {
+    /// `migrating: false` is for command-line tools beside the running service, which
+    /// owns the schema: they refuse a database whose schema is not this binary's.
+    public init(path: String, durability: Durability = .power, migrating: Bool = true) throws(StorageError) {
         database = try SQLiteDatabase(path: path, durability: durability)
-        try Schema.migrate(database)
+        if migrating {
+            try Schema.migrate(database)
+        } else {
+            try Schema.requireCurrent(database)
+        }
     }
 
     // MARK: - Rooms

@@ -11,7 +11,7 @@ extension Parley {
     struct Archive: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Search or export a room's archive (works while the service runs).",
-            subcommands: [Search.self, Export.self, Ended.self])
+            subcommands: [Search.self, Export.self, Ended.self, Sweep.self])
     }
 }
 
