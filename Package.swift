@@ -98,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["Service", "Component", "XMPPCore", "XMLStream", "MUC", "Storage", "Instrumentation"]),
+            dependencies: ["Service", "Component", "XMPPCore", "XMLStream", "MUC", "Storage", "Instrumentation", "Inbox"]),
     ],
     swiftLanguageModes: [.v6]
 )

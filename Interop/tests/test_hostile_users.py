@@ -224,3 +224,26 @@ async def test_the_service_room_list_comes_in_pages(alice, service):
     assert int(holder.findtext(f"{{{NS_RSM}}}set/{{{NS_RSM}}}count")) >= 3
     _, everything = await disco_items_all(alice, service)
     assert len(everything) >= 3
+
+
+async def test_a_search_loop_is_slowed_down_and_others_keep_searching(alice, erin, service):
+    """Full-text MAM is the most expensive read a client can ask for: one user's loop gets
+    `resource-constraint` (wait) after a burst, and everybody else's searches go on."""
+    room = new_room(service, "searchloop")
+    await create_room(alice, room, "Alice")
+    await join(erin, room, "Erin")
+    await say(alice, room, "needle in the haystack")
+    refused = None
+    for attempt in range(80):
+        page = await mam_query(erin, room, form={FULLTEXT_FIELD: "needle"})
+        if page.reply["type"] == "error":
+            refused = (attempt, page.reply)
+            break
+        assert len(page.results) == 1
+    assert refused is not None, "80 searches in a row were all answered"
+    attempt, reply = refused
+    assert attempt >= 60, f"refused after only {attempt} searches"
+    assert_error(reply, "wait", "resource-constraint")
+    assert len((await mam_query(alice, room, form={FULLTEXT_FIELD: "needle"})).results) == 1
+    # Plain paging is not rate-limited.
+    assert (await mam_query(erin, room)).reply["type"] == "result"

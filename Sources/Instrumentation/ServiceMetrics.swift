@@ -28,6 +28,7 @@ public final class ServiceMetrics: Sendable {
         case roomsPerUser = "rooms_per_user"
         case followsPerUser = "follows_per_user"
         case serviceOccupants = "service_occupants"
+        case queryRate = "query_rate"
         case stanzaSize = "stanza_size"
         case outboundSize = "outbound_size"
     }

@@ -31,6 +31,10 @@ public struct RoomLimits: Sendable, Hashable {
     /// Followers (MucSub) of one room, and rooms one user may follow.
     public var followersPerRoom = 10_000
     public var followsPerUser = 1000
+    /// Expensive reads per user across the service (full-text MAM, alert `items`, the inbox):
+    /// a burst, then a rate per minute.
+    public var queryBurst = 60
+    public var queriesPerMinute = 120
 
     public init() {}
 

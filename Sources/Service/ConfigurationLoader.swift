@@ -150,6 +150,8 @@ public enum ConfigurationLoader {
             ("room_creations_per_hour", \.roomCreationsPerHour, counts),
             ("followers_per_room", \.followersPerRoom, counts),
             ("follows_per_user", \.followsPerUser, counts),
+            ("query_burst", \.queryBurst, counts),
+            ("queries_per_minute", \.queriesPerMinute, counts),
         ]
         for (key, limit, range) in keys {
             if let value = try table.optionalInt(key, in: range) { limits[keyPath: limit] = value }

@@ -22,6 +22,8 @@ public actor RoomHost {
     private let serviceAdmins: Set<JID>
     private let creation: RoomsConfiguration
     private let metrics: ServiceMetrics
+    /// Expensive reads per user, across the service (Router uses it too).
+    public nonisolated let queries: QueryRateLimiter
     private(set) var rooms: [JID: Room] = [:]
     private var createdAt: [JID: Double] = [:]
     /// Occupants of all rooms in memory (rooms without occupants are not kept).
@@ -39,6 +41,7 @@ public actor RoomHost {
         logger: Logger
     ) {
         self.metrics = metrics
+        self.queries = QueryRateLimiter(limits: limits)
         self.domain = domain
         self.store = store
         self.alerts = alerts
@@ -410,7 +413,12 @@ public actor RoomHost {
                     logger.error("cannot read the history of \(room.jid): \(error)")
                 }
             case .archiveQuery(let iq, let query):
-                stanzas += await answer(iq, query, room: room.jid)
+                if query.fulltext != nil, !(await queries.allow(iq.from)) {
+                    metrics.refused(.queryRate)
+                    stanzas.append(iq.error(QueryRateLimiter.refusal))
+                } else {
+                    stanzas += await answer(iq, query, room: room.jid)
+                }
             case .archiveMetadata(let iq):
                 stanzas += await metadata(iq, room: room.jid)
             case .readUpTo(let user, let id):

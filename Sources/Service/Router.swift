@@ -207,6 +207,10 @@ public struct Router: ComponentStanzaHandler {
                 // RFC 6120 §8.4: an IQ nobody here understands.
                 return [iq.error(StanzaError(.serviceUnavailable))]
             }
+            if QueryRateLimiter.isExpensive(iq), !(await rooms.queries.allow(iq.from)) {
+                metrics.refused(.queryRate)
+                return [iq.error(QueryRateLimiter.refusal)]
+            }
             return await handler.responses(to: iq)
         case .message(let message):
             guard message.type != .error else { return [] }

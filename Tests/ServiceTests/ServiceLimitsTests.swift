@@ -1,4 +1,6 @@
+import Foundation
 import Logging
+import Inbox
 import MUC
 import Service
 import Storage
@@ -187,4 +189,45 @@ extension ServiceLimitsTests {
 extension XMLElement {
     /// The error this stanza carries, if it is an error.
     var stanzaError: StanzaError? { StanzaError(errorStanza: self) }
+}
+
+@Suite("Expensive reads per user")
+struct QueryRateTests {
+    @Test("a burst, then a rate; per user; 0 turns it off")
+    func bucket() async throws {
+        var limits = RoomLimits()
+        limits.queryBurst = 3
+        limits.queriesPerMinute = 60
+        let limiter = QueryRateLimiter(limits: limits)
+        let eve = try JID("eve@localhost/loop"), alice = try JID("alice@localhost/a")
+        for _ in 0..<3 { #expect(await limiter.allow(eve, now: 100)) }
+        #expect(await limiter.allow(eve, now: 100) == false)
+        #expect(await limiter.allow(try JID("eve@localhost/other"), now: 100) == false)   // per user, not per session
+        #expect(await limiter.allow(alice, now: 100))
+        #expect(await limiter.allow(eve, now: 101))      // one a second comes back
+        limits.queryBurst = 0
+        let off = QueryRateLimiter(limits: limits)
+        for _ in 0..<100 { #expect(await off.allow(eve, now: 100)) }
+    }
+
+    @Test("the inbox past the limit: resource-constraint, wait")
+    func inboxRefused() async throws {
+        var limits = RoomLimits()
+        limits.queryBurst = 2
+        limits.queriesPerMinute = 1
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("queries-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try SQLiteRoomStore(path: path)
+        let domain = ServiceLimitsTests.domain
+        let router = Router(
+            domain: domain, serviceName: "Test", rooms: RoomHost(domain: domain, store: store, limits: limits, logger: Logger(label: "test")),
+            inbox: InboxProtocol(store: store, occupantCount: { _ in 0 }), logger: Logger(label: "test"))
+        var conditions: [StanzaError.Condition?] = []
+        for index in 0..<3 {
+            let reply = await router.handle(try DurabilityTests.stanza(
+                "<iq from='eve@localhost/x' to='rooms.localhost' type='get' id='i\(index)'><inbox xmlns='\(InboxProtocol.namespace)'/></iq>").element).stanzas
+            conditions.append(reply.first?.stanzaError?.condition)
+        }
+        #expect(conditions == [nil, nil, .resourceConstraint])
+    }
 }
