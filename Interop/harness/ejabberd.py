@@ -36,6 +36,7 @@ from typing import Callable, Mapping
 from .errors import HarnessError
 from .paths import EJABBERD_CTL_TEMPLATE, EJABBERD_TEMPLATE
 from .procs import LOOPBACK, ManagedProcess, format_tail, require_free_port, wait_for_ports
+from .tls import make_ca_signed
 
 _PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 
@@ -84,6 +85,11 @@ class EjabberdServer:
         self.component_secret = component_secret
         self.log_level = _LOG_LEVELS.get(log_level, log_level)
         self.dist_port = dist_port if dist_port is not None else component_port + 1
+        # A second component listener with direct TLS (`tls: true`), for Parley's encrypted
+        # link ([component] tls), under its own domain.
+        self.tls_component_port = component_port + 3
+        self.tls_component_domain = f"secure.{vhost}"
+        self.certificate = None
         self.ejabberdctl = ejabberdctl
         self.user = user
         # One node name per port set: two runs on different ports never share a node.
@@ -130,6 +136,14 @@ class EjabberdServer:
             directory.mkdir(parents=True, exist_ok=True)
             directory.chmod(0o750)
             self._give(directory)
+        # The TLS listener's certificate, for the vhost and its subdomains, signed by a test CA
+        # (ejabberd refuses self-signed ones); ejabberd reads certificate and key from one file.
+        self.certificate = make_ca_signed(self.run_dir / "certs", self.vhost, [self.vhost, f"*.{self.vhost}"])
+        pem = self.run_dir / "certs" / "ejabberd.pem"
+        pem.write_text(self.certificate.certificate.read_text() + self.certificate.key.read_text())
+        pem.chmod(0o600)
+        self._give(pem)
+        self._give(self.run_dir / "certs")
         cookie_path = self.run_dir / "ejabberd.cookie"
         if not cookie_path.exists():
             cookie_path.write_text(secrets.token_hex(16) + "\n")
@@ -141,6 +155,10 @@ class EjabberdServer:
             "COMPONENT_PORT": int(self.component_port),
             "COMPONENT_DOMAIN": self.component_domain,
             "COMPONENT_SECRET": self.component_secret,
+            "TLS_COMPONENT_PORT": int(self.tls_component_port),
+            "TLS_COMPONENT_DOMAIN": self.tls_component_domain,
+            "CERTFILE": pem,
+            "CA_FILE": self.certificate.authority,
         }, _yaml_string_body))
         self.ctl_config_path.write_text(render_template(EJABBERD_CTL_TEMPLATE, {
             "CONFIG_PATH": self.config_path,

@@ -77,3 +77,42 @@ def ensure_self_signed(directory: Path, name: str, dns_names: Sequence[str],
         new_cert.replace(cert)
         created = True
     return Certificate(certificate=cert, key=key, created=created, sha256=sha256_fingerprint(cert))
+
+
+@dataclass
+class SignedCertificate:
+    authority: Path        # the CA's certificate (what a client trusts)
+    certificate: Path      # the server's, signed by that CA
+    key: Path
+    sha256: str            # of the server's certificate, "AB:CD:..."
+
+
+def make_ca_signed(directory: Path, name: str, dns_names: Sequence[str]) -> SignedCertificate:
+    """A throwaway CA and a server certificate it signed (CN=name, subjectAltName = the DNS
+    names), for servers that refuse self-signed certificates (ejabberd's pkix does)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_cert, ca_key = directory / "test-ca.crt", directory / "test-ca.key"
+    cert, key, request = directory / f"{name}.crt", directory / f"{name}.key", directory / f"{name}.csr"
+    extensions = directory / f"{name}.ext"
+    steps = [
+        ("req", "-x509", "-config", os.devnull, "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key),
+         "-out", str(ca_cert), "-days", str(VALID_DAYS), "-subj", "/CN=Parley interop test CA",
+         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"),
+        ("req", "-new", "-config", os.devnull, "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(request), "-subj", f"/CN={name}"),
+    ]
+    for step in steps:
+        done = _openssl(*step)
+        if done.returncode != 0:
+            raise HarnessError(f"openssl could not make the test CA in {directory}:\n{done.stderr.strip()}")
+    extensions.write_text(
+        "subjectAltName=" + ",".join(f"DNS:{d}" for d in dns_names) + "\n"
+        "basicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\n")
+    done = _openssl("x509", "-req", "-in", str(request), "-CA", str(ca_cert), "-CAkey", str(ca_key),
+                    "-CAcreateserial", "-out", str(cert), "-days", str(VALID_DAYS), "-extfile", str(extensions))
+    if done.returncode != 0:
+        raise HarnessError(f"openssl could not sign the test certificate:\n{done.stderr.strip()}")
+    key.chmod(0o600)
+    return SignedCertificate(authority=ca_cert, certificate=cert, key=key, sha256=sha256_fingerprint(cert))

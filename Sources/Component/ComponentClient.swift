@@ -82,6 +82,9 @@ public final class ComponentClient: Sendable {
 
     private func connectAndServe() async throws -> Outcome {
         let configuration = configuration
+        // Tried here first, so that unusable CA certificates are reported before connecting.
+        if let settings = configuration.tls { _ = try OpenSSLClientHandler(settings: settings, logger: logger) }
+        let logger = logger
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(10))
             .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
@@ -91,6 +94,9 @@ public final class ComponentClient: Sendable {
                     let parser = XMLStreamParser(
                         namespaceAliases: [Namespace.componentAccept: Namespace.client], limits: configuration.limits)
                     let keepalive = TimeAmount.nanoseconds(configuration.keepaliveInterval.nanoseconds)
+                    if let settings = configuration.tls {
+                        try channel.pipeline.syncOperations.addHandler(try OpenSSLClientHandler(settings: settings, logger: logger))
+                    }
                     try channel.pipeline.syncOperations.addHandlers([
                         IdleStateHandler(writeTimeout: keepalive),
                         WhitespaceKeepalive(),

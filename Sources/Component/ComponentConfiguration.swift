@@ -20,6 +20,8 @@ public struct ComponentConfiguration: Sendable, Hashable {
     public var tickInterval: Duration
     /// How stanzas are written to the debug log.
     public var stanzaLog: StanzaLog
+    /// Direct TLS to the server's component port; nil: plain TCP (loopback).
+    public var tls: ComponentTLS?
 
     public init(
         domain: String, host: String, port: Int, secret: String,
@@ -29,8 +31,10 @@ public struct ComponentConfiguration: Sendable, Hashable {
         reconnectMaximumDelay: Duration = .seconds(30),
         limits: XMLStreamLimits = XMLStreamLimits(),
         tickInterval: Duration = .seconds(60),
-        stanzaLog: StanzaLog = StanzaLog()
+        stanzaLog: StanzaLog = StanzaLog(),
+        tls: ComponentTLS? = nil
     ) {
+        self.tls = tls
         self.domain = domain
         self.host = host
         self.port = port

@@ -200,12 +200,35 @@ public enum ConfigurationLoader {
         let reconnectMaximum = try table.optionalInt("reconnect_max_seconds", in: 1...3600) ?? 30
         let maxStanzaBytes = try table.optionalInt("max_stanza_bytes", in: 4096...(64 * 1024 * 1024)) ?? 256 * 1024
         let linkCheck = try table.optionalInt("link_check_seconds", in: 1...86400) ?? 60
+        var tls: ComponentTLS? = nil
+        let caFile = try table.optionalString("tls_ca_file")
+        let pin = try table.optionalString("tls_fingerprint")
+        let serverName = try table.optionalString("tls_server_name")
+        if try table.optionalBool("tls") ?? false {
+            var settings = ComponentTLS(serverName: serverName ?? RoomsConfiguration.parentDomain(of: domain.lowercased()))
+            if let caFile {
+                let path = absolute(caFile, base: baseDirectory)
+                guard FileManager.default.isReadableFile(atPath: path) else {
+                    throw table.error("tls_ca_file", "cannot read '\(path)'")
+                }
+                settings.caFile = path
+            }
+            if let pin {
+                guard let bytes = ComponentTLS.fingerprint(pin) else {
+                    throw table.error("tls_fingerprint", "expected a SHA-256 fingerprint such as \"sha256:AB:CD:…\" (64 hex digits), got \"\(pin)\"")
+                }
+                settings.pinnedSHA256 = bytes
+            }
+            tls = settings
+        } else if let key = [("tls_ca_file", caFile), ("tls_fingerprint", pin), ("tls_server_name", serverName)].first(where: { $0.1 != nil })?.0 {
+            throw table.error(key, "only means something with tls = true")
+        }
         return ComponentConfiguration(
             domain: domain.lowercased(), host: host, port: port, secret: secret,
             keepaliveInterval: .seconds(keepalive),
             reconnectMaximumDelay: .seconds(reconnectMaximum),
             limits: XMLStreamLimits(maxStanzaBytes: maxStanzaBytes),
-            tickInterval: .seconds(linkCheck))
+            tickInterval: .seconds(linkCheck), tls: tls)
     }
 
     static func absolute(_ path: String, base: String) -> String {

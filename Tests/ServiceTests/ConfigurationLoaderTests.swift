@@ -182,4 +182,31 @@ struct ConfigurationLoaderTests {
         #expect(error(Self.valid + "\n[service]\nadmins = \"admin@example.org\"\n")?.key == "service.admins")
         #expect(error(Self.valid + "\n[rooms]\ncreation = \"nobody\"\n")?.key == "rooms.creation")
     }
+
+    private func withComponent(_ lines: String) -> String {
+        Self.valid.replacingOccurrences(of: "secret = \"s3cret\"", with: "secret = \"s3cret\"\n" + lines)
+    }
+
+    @Test("component TLS: off by default; a pin or a CA file; the server name defaults to the parent domain")
+    func componentTLS() throws {
+        #expect(try parse(Self.valid).component.tls == nil)
+        let pinned = try parse(withComponent("tls = true\ntls_fingerprint = \"sha256:" + Array(repeating: "0a", count: 32).joined(separator: ":") + "\""))
+        #expect(pinned.component.tls?.pinnedSHA256 == Array(repeating: 0x0A, count: 32))
+        #expect(pinned.component.tls?.serverName == "example.org")
+        #expect(error(withComponent("tls = true\ntls_fingerprint = \"sha256:AB\""))?.key == "component.tls_fingerprint")
+        #expect(error(withComponent("tls_fingerprint = \"sha256:AB\""))?.key == "component.tls_fingerprint")
+        #expect(error(withComponent("tls = true\ntls_ca_file = \"/nonexistent/ca.pem\""))?.key == "component.tls_ca_file")
+        #expect(error(withComponent("tls = \"yes\""))?.key == "component.tls")
+    }
+
+    @Test("multicast: auto by default, off, or a service JID; anything else names the key")
+    func multicast() throws {
+        #expect(try parse(Self.valid).multicast.mode == .auto)
+        #expect(try parse(Self.valid).multicast.server == "example.org")
+        #expect(try parse(withComponent("multicast = \"off\"")).multicast.mode == .off)
+        #expect(try parse(withComponent("multicast = \"multicast.example.org\"")).multicast.mode
+                == .service(try JID("multicast.example.org")))
+        #expect(error(withComponent("multicast = \"room@x/y\""))?.key == "component.multicast")
+        #expect(error(withComponent("multicast_max_addresses = 1"))?.key == "component.multicast_max_addresses")
+    }
 }
