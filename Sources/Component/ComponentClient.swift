@@ -17,6 +17,8 @@ public final class ComponentClient: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let metrics: ServiceMetrics
+    /// Answers the service finishes later (searches on read connections), written as they come.
+    private let lateOutbound: AsyncStream<[Outbound]>?
 
     public init(
         configuration: ComponentConfiguration,
@@ -24,8 +26,10 @@ public final class ComponentClient: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         metrics: ServiceMetrics = .none,
         onLinkChange: @escaping @Sendable (Bool) -> Void = { _ in },
+        lateOutbound: AsyncStream<[Outbound]>? = nil,
         logger: Logger
     ) {
+        self.lateOutbound = lateOutbound
         self.configuration = configuration
         self.handler = handler
         self.group = group
@@ -40,6 +44,19 @@ public final class ComponentClient: Sendable {
         var backoff = Backoff(
             initial: configuration.reconnectInitialDelay, maximum: configuration.reconnectMaximumDelay)
         let endpoint = "\(configuration.host):\(configuration.port)"
+        let late = lateOutbound.map { stream in
+            Task { [control, metrics, logger] in
+                for await items in stream {
+                    // Written between the read loop's writes; while the link is down the
+                    // asker is gone too, and the answer with it.
+                    guard let link = await control.current() else { continue }
+                    if logger.logLevel <= .debug { logOutbound(items) }
+                    metrics.count(items)
+                    try? await link.writer.write(Self.encode(items, allocator: link.channel.allocator))
+                }
+            }
+        }
+        defer { late?.cancel() }
         while !Task.isCancelled {
             do {
                 let outcome = try await connectAndServe()

@@ -18,6 +18,12 @@ actor LinkControl {
         channel = nil
     }
 
+    /// The open link, if there is one and the client is not stopping.
+    func current() -> (writer: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel)? {
+        guard !stopping, let writer, let channel else { return nil }
+        return (writer, channel)
+    }
+
     /// Marks the client as stopping; the open link, if there is one.
     func beginStop() -> (writer: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel)? {
         guard !stopping else { return nil }  // the farewell goes out once

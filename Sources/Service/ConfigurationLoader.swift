@@ -152,6 +152,7 @@ public enum ConfigurationLoader {
             ("follows_per_user", \.followsPerUser, counts),
             ("query_burst", \.queryBurst, counts),
             ("queries_per_minute", \.queriesPerMinute, counts),
+            ("query_milliseconds", \.queryMilliseconds, 0...3_600_000),
         ]
         for (key, limit, range) in keys {
             if let value = try table.optionalInt(key, in: range) { limits[keyPath: limit] = value }

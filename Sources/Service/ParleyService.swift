@@ -70,6 +70,16 @@ public struct ParleyService: Sendable {
             domain: domain, store: store, alerts: alerts, limits: configuration.limits,
             serviceAdmins: configuration.service.admins, creation: configuration.rooms, metrics: metrics, logger: logger)
         await rooms.recoverOccupants()
+        // Full-text searches on read connections of their own, answered when done.
+        let (lateAnswers, lateContinuation) = AsyncStream.makeStream(of: [Outbound].self)
+        do {
+            let readers = try ArchiveReaders(
+                path: configuration.storage.databasePath, count: 2,
+                budget: Double(configuration.limits.queryMilliseconds) / 1000)
+            await rooms.searchOffPath(readers, answers: lateContinuation)
+        } catch {
+            throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath) (read connection): \(error)")
+        }
         let alertsProtocol = KeywordAlertsProtocol(
             service: domain, alerts: alerts, store: store,
             mayRead: { room, user in await rooms.mayRead(room, user: user) })
@@ -97,6 +107,7 @@ public struct ParleyService: Sendable {
                 systemd.notify(up ? "STATUS=serving \(domain) through \(configuration.component.host):\(configuration.component.port)"
                                   : "STATUS=component link down: reconnecting to \(configuration.component.host):\(configuration.component.port)")
             },
+            lateOutbound: lateAnswers,
             logger: logger)
         logger.info("Parley \(ParleyVersion.current) serving \(domain)")
         let sweeper = RetentionSweeper(

@@ -24,6 +24,9 @@ public actor RoomHost {
     private let metrics: ServiceMetrics
     /// Expensive reads per user, across the service (Router uses it too).
     public nonisolated let queries: QueryRateLimiter
+    /// Where full-text searches run, off the path of the messages, and where their
+    /// answers go when done (nil: on the store's own connection, in line).
+    private var searches: (readers: ArchiveReaders, answers: AsyncStream<[Outbound]>.Continuation)?
     private(set) var rooms: [JID: Room] = [:]
     private var createdAt: [JID: Double] = [:]
     /// Occupants of all rooms in memory (rooms without occupants are not kept).
@@ -49,6 +52,11 @@ public actor RoomHost {
         self.serviceAdmins = serviceAdmins
         self.creation = creation ?? RoomsConfiguration(localDomain: RoomsConfiguration.parentDomain(of: domain.domainpart))
         self.logger = logger
+    }
+
+    /// Full-text searches from now on run on `readers` and answer through `answers`.
+    public func searchOffPath(_ readers: ArchiveReaders, answers: AsyncStream<[Outbound]>.Continuation) {
+        searches = (readers, answers)
     }
 
     /// How many rooms are in memory now (the others hibernate in the store).
@@ -307,15 +315,28 @@ public actor RoomHost {
 
     /// XEP-0313: the result messages, then the IQ result with `<fin/>`.
     private func answer(_ iq: IQ, _ query: ArchiveQuery, room: JID) async -> [XMLElement] {
+        let store = store
+        return await Self.answer(iq, query, room: room, metrics: metrics, logger: logger) {
+            () async throws(ArchiveQueryError) in try await store.query(room, query)
+        }
+    }
+
+    static func answer(
+        _ iq: IQ, _ query: ArchiveQuery, room: JID, metrics: ServiceMetrics, logger: Logger,
+        run: () async throws(ArchiveQueryError) -> ArchivePage
+    ) async -> [XMLElement] {
         let started = ContinuousClock.now
         defer { (query.fulltext == nil ? metrics.mamQuery : metrics.fullTextQuery).recordInterval(since: started) }
         do {
-            let page = try await store.query(room, query)
+            let page = try await run()
             var stanzas = page.messages.map { Room.archiveResult($0, to: iq.from, queryID: query.queryID) }
             stanzas.append(Room.archiveFin(page, for: iq))
             return stanzas
         } catch ArchiveQueryError.unknownID(let id) {
             return [iq.error(StanzaError(.itemNotFound, text: "no message with id \(id) in this archive"))]
+        } catch where ArchiveReadConnection.isTimeout(error) {
+            return [iq.error(StanzaError(
+                .resourceConstraint, type: .wait, text: "the search took longer than this service allows: narrow it down"))]
         } catch {
             logger.error("archive query on \(room) failed: \(error)")
             return [iq.error(StanzaError(.internalServerError, text: "the archive cannot be read"))]
@@ -416,6 +437,16 @@ public actor RoomHost {
                 if query.fulltext != nil, !(await queries.allow(iq.from)) {
                     metrics.refused(.queryRate)
                     stanzas.append(iq.error(QueryRateLimiter.refusal))
+                } else if query.fulltext != nil, let searches {
+                    // Everything handled so far is committed (readsStore flushed it); the search
+                    // reads that on its own connection and answers whenever it is done.
+                    let (metrics, logger, roomJID) = (metrics, logger, room.jid)
+                    Task {
+                        let answer = await Self.answer(iq, query, room: roomJID, metrics: metrics, logger: logger) {
+                            () async throws(ArchiveQueryError) in try await searches.readers.query(roomJID, query)
+                        }
+                        searches.answers.yield(answer.map(Outbound.stanza))
+                    }
                 } else {
                     stanzas += await answer(iq, query, room: room.jid)
                 }

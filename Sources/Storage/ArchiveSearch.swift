@@ -52,11 +52,24 @@ struct ArchiveFilter {
 extension SQLiteRoomStore {
     /// Runs a MAM query: the filters of the form, then the RSM page (XEP-0313 §4, XEP-0059).
     public func query(_ room: JID, _ query: ArchiveQuery) throws(ArchiveQueryError) -> ArchivePage {
+        try database.archiveQuery(room, query)
+    }
+
+    /// XEP-0313 §5.1: the first and last archived message of a room.
+    public func metadata(_ room: JID) throws(StorageError) -> (first: ArchivedMessage?, last: ArchivedMessage?) {
+        try database.archiveMetadata(room)
+    }
+}
+
+/// The MAM queries themselves, on whichever connection runs them: the store's
+/// own, or a read connection of `ArchiveReadConnection`.
+extension SQLiteDatabase {
+    func archiveQuery(_ room: JID, _ query: ArchiveQuery) throws(ArchiveQueryError) -> ArchivePage {
         try withArchiveErrors { try runQuery(room, query) }
     }
 
     private func sequence(of stanzaID: String, in room: JID) throws -> Int64 {
-        let statement = try database.statement("SELECT seq FROM archive WHERE room = ? AND stanza_id = ?")
+        let statement = try statement("SELECT seq FROM archive WHERE room = ? AND stanza_id = ?")
             .bind(.text(room.description), .text(stanzaID))
         guard try statement.step() else { throw ArchiveQueryError.unknownID(stanzaID) }
         defer { statement.finish() }
@@ -103,7 +116,7 @@ extension SQLiteRoomStore {
             SELECT seq, \(ArchiveRow.columns) FROM archive
             WHERE \(page.sql) ORDER BY seq \(backwards ? "DESC" : "ASC") LIMIT ? OFFSET ?
             """
-        let rows = try database.statement(sql).bind(page.values + [.integer(Int64(limit + 1)), .integer(Int64(offset))])
+        let rows = try statement(sql).bind(page.values + [.integer(Int64(limit + 1)), .integer(Int64(offset))])
         var messages: [ArchivedMessage] = []
         var firstSequence: Int64?
         var more = false
@@ -133,7 +146,7 @@ extension SQLiteRoomStore {
     /// match (a search result set is small next to an archive), then count,
     /// index and page come from that list instead of three more index scans.
     private func pageOfMatches(_ room: JID, _ query: ArchiveQuery, filter: ArchiveFilter) throws -> ArchivePage {
-        let matches = try database.statement("SELECT seq FROM archive WHERE \(filter.sql) ORDER BY seq").bind(filter.values)
+        let matches = try statement("SELECT seq FROM archive WHERE \(filter.sql) ORDER BY seq").bind(filter.values)
         var sequences: [Int64] = []
         while try matches.step() { sequences.append(matches.int(0)) }
         let count = sequences.count
@@ -170,7 +183,7 @@ extension SQLiteRoomStore {
         var messages: [ArchivedMessage] = []
         if !window.isEmpty {
             let wanted = Array(sequences[window])
-            let rows = try database.statement(
+            let rows = try statement(
                 "SELECT seq, \(ArchiveRow.columns) FROM archive WHERE seq IN ("
                     + Array(repeating: "?", count: wanted.count).joined(separator: ", ") + ") ORDER BY seq"
             ).bind(wanted.map { .integer($0) })
@@ -185,15 +198,14 @@ extension SQLiteRoomStore {
     }
 
     private func countRows(_ filter: ArchiveFilter) throws -> Int {
-        let statement = try database.statement("SELECT COUNT(*) FROM archive WHERE \(filter.sql)").bind(filter.values)
+        let statement = try statement("SELECT COUNT(*) FROM archive WHERE \(filter.sql)").bind(filter.values)
         defer { statement.finish() }
         return try statement.step() ? Int(statement.int(0)) : 0
     }
 
-    /// XEP-0313 §5.1: the first and last archived message of a room.
-    public func metadata(_ room: JID) throws(StorageError) -> (first: ArchivedMessage?, last: ArchivedMessage?) {
+    func archiveMetadata(_ room: JID) throws(StorageError) -> (first: ArchivedMessage?, last: ArchivedMessage?) {
         func one(_ order: String) throws(StorageError) -> ArchivedMessage? {
-            let statement = try database.statement(
+            let statement = try statement(
                 "SELECT stanza_id, timestamp FROM archive WHERE room = ? ORDER BY seq \(order) LIMIT 1")
                 .bind(.text(room.description))
             guard try statement.step() else { return nil }

@@ -1,0 +1,127 @@
+import CSQLite
+import Foundation
+import MUC
+import XMPPCore
+
+/// A read-only connection for the archive's expensive reads (full-text MAM),
+/// beside the store's own: SQLite's WAL lets readers run while the writer
+/// commits, so a long search never holds up the messages being archived and
+/// fanned out. Its queries run on a thread of its own at a lower CPU priority
+/// (nice 10), not on the cooperative pool the rooms run on, so that on a busy
+/// machine a search waits for the rooms rather than the other way round. Each
+/// query has a time budget; past it SQLite interrupts it.
+public final class ArchiveReadConnection: @unchecked Sendable {
+    // Touched only on `worker`'s thread: confinement, not locks, keeps it safe.
+    private let database: SQLiteDatabase
+    private let budget: Double
+    private let worker: LowPriorityWorker
+
+    /// `budget`: seconds one query may run (0: no limit).
+    public init(path: String, budget: Double) throws(StorageError) {
+        database = try SQLiteDatabase(path: path, readOnly: true)
+        try Schema.requireCurrent(database)
+        self.budget = budget
+        worker = LowPriorityWorker(name: "parley-archive-reader")
+    }
+
+    public func query(_ room: JID, _ query: ArchiveQuery) async throws(ArchiveQueryError) -> ArchivePage {
+        let result: Result<ArchivePage, ArchiveQueryError> = await worker.run { [self] in
+            do throws(ArchiveQueryError) {
+                return .success(try database.withTimeBudget(budget) { () throws(ArchiveQueryError) in
+                    try self.database.archiveQuery(room, query)
+                })
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Whether an error is the budget running out.
+    public static func isTimeout(_ error: ArchiveQueryError) -> Bool {
+        if case .storage(let storage) = error { return storage.code == SQLITE_INTERRUPT }
+        return false
+    }
+}
+
+/// One thread at nice 10 that runs jobs in order.
+final class LowPriorityWorker: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var jobs: [() -> Void] = []
+
+    init(name: String) {
+        let thread = Thread { [lock] in
+            // Linux keeps a nice value per thread: 0 is the calling thread.
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            while true {
+                lock.lock()
+                while self.jobs.isEmpty { lock.wait() }
+                let job = self.jobs.removeFirst()
+                lock.unlock()
+                job()
+            }
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            lock.lock()
+            jobs.append { continuation.resume(returning: body()) }
+            lock.signal()
+            lock.unlock()
+        }
+    }
+}
+
+/// A few read connections, taken in turn.
+public struct ArchiveReaders: Sendable {
+    private let connections: [ArchiveReadConnection]
+    private let next = Counter()
+
+    public init(path: String, count: Int = 2, budget: Double) throws(StorageError) {
+        var connections: [ArchiveReadConnection] = []
+        for _ in 0..<max(1, count) { connections.append(try ArchiveReadConnection(path: path, budget: budget)) }
+        self.connections = connections
+    }
+
+    public func query(_ room: JID, _ query: ArchiveQuery) async throws(ArchiveQueryError) -> ArchivePage {
+        try await connections[next.increment() % connections.count].query(room, query)
+    }
+
+    private final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func increment() -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            value &+= 1
+            return value & Int.max
+        }
+    }
+}
+
+extension SQLiteDatabase {
+    /// Runs `body` with SQLite's progress handler watching the clock: past `seconds`
+    /// the running statement stops with SQLITE_INTERRUPT.
+    func withTimeBudget<T, E: Error>(_ seconds: Double, _ body: () throws(E) -> T) throws(E) -> T {
+        guard seconds > 0 else { return try body() }
+        let deadline = Unmanaged.passRetained(Deadline(at: DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)))
+        sqlite3_progress_handler(handle, 10_000, { context in
+            guard let context else { return 0 }
+            let deadline = Unmanaged<Deadline>.fromOpaque(context).takeUnretainedValue()
+            return DispatchTime.now().uptimeNanoseconds > deadline.at ? 1 : 0
+        }, deadline.toOpaque())
+        defer {
+            sqlite3_progress_handler(handle, 0, nil, nil)
+            deadline.release()
+        }
+        return try body()
+    }
+}
+
+private final class Deadline {
+    let at: UInt64
+    init(at: UInt64) { self.at = at }
+}
