@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
 from harness.metrics import scrape, value
 from harness.muc import create_room, join, send_groupchat
 from harness.parley_features import new_room
@@ -57,3 +60,72 @@ async def test_only_parley_may_use_the_multicast_service(stack, connect, service
     assert refusal["error"]["condition"] == "forbidden", refusal
     await asyncio.sleep(0.5)
     assert not [m for m in bob.received("message") if m["body"] == "spam for everyone"]
+
+
+def _shape(stanza, room: str) -> tuple:
+    """What a user sees of a room stanza, without what differs from run to run (room names,
+    stanza-ids, occupant-ids)."""
+    element = ET.fromstring(stanza)
+    x = element.find("{http://jabber.org/protocol/muc#user}x")
+    item = x.find("{http://jabber.org/protocol/muc#user}item") if x is not None else None
+    codes = sorted(s.get("code") for s in x.findall("{http://jabber.org/protocol/muc#user}status")) if x is not None else []
+    return (element.tag.split("}")[-1], element.get("type"), (element.get("from") or "").replace(room, "ROOM"),
+            element.findtext("{jabber:client}body"), element.findtext("{jabber:client}subject"),
+            tuple(codes), item.get("role") if item is not None else None,
+            item.get("affiliation") if item is not None else None,
+            element.find(f"{{{NS_ADDRESS}}}addresses") is not None)
+
+
+async def _scenario(connect, service: str, tag: str) -> dict[str, list[tuple]]:
+    from harness.muc import leave, say, send_subject
+    alice, bob, carol = [await connect(user) for user in ("alice", "bob", "carol")]
+    captured: dict[str, list] = {"alice": [], "bob": [], "carol": []}
+    for name, client in (("alice", alice), ("bob", bob), ("carol", carol)):
+        # Everything that arrives, whatever the helpers take from the mailbox.
+        for kind in ("message", "presence"):
+            client.xmpp.register_handler(Callback(
+                f"capture-{kind}", MatchXPath(f"{{{client.xmpp.default_ns}}}{kind}"),
+                lambda s, name=name: captured[name].append(ET.tostring(s.xml, encoding="unicode"))))
+    room = new_room(service, f"modes{tag}")
+    await create_room(alice, room, "Alice")
+    await join(bob, room, "Bob")
+    await join(carol, room, "Carol")
+    await say(alice, room, "first")
+    await say(bob, room, "second")
+    send_subject(alice, room, "the topic")
+    await alice.expect_message(lambda m: m["subject"] == "the topic")
+    await leave(carol, room, "Carol")
+    await say(alice, room, "third")
+    await asyncio.sleep(0.5)
+    seen = {name: [_shape(s, room) for s in stanzas if f"from='{room}" in s or f'from="{room}' in s]
+            for name, stanzas in captured.items()}
+    for client in (alice, bob, carol):
+        await client.disconnect()
+    return seen
+
+
+async def test_clients_see_the_same_stanzas_with_and_without_multicast(stack, connect, service):
+    """The same room life (entering, messages, a subject, leaving) through the multicast
+    service and with one stanza per recipient: every client sees the same stanzas."""
+    loop = asyncio.get_running_loop()
+    with_multicast = await _scenario(connect, service, "mc")
+    config = stack.parley.config_path
+    original = config.read_text()
+    config.write_text(original.replace("[storage]", 'multicast = "off"\n\n[storage]', 1)
+                      if "[component]" in original.split("[storage]")[0] else original)
+    try:
+        await loop.run_in_executor(None, _restart, stack)
+        assert "fan-outs go through" not in stack.parley.log_path.read_text(errors="replace").split(
+            "received signal")[-1]
+        unicast = await _scenario(connect, service, "uc")
+    finally:
+        config.write_text(original)
+        await loop.run_in_executor(None, _restart, stack)
+    for user in ("alice", "bob", "carol"):
+        assert with_multicast[user] == unicast[user], (user, with_multicast[user], unicast[user])
+    assert len(with_multicast["bob"]) >= 8, "\n".join(map(str, with_multicast["bob"]))
+
+
+def _restart(stack) -> None:
+    stack.parley.stop()
+    stack.start_parley()
