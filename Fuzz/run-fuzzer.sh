@@ -35,6 +35,6 @@ runs=${RUNS:-10000000}
 echo "fuzzing: $runs executions, seeds from Fuzz/corpus" >&2
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 started=$(date +%s)
-"$out/parley-fuzz" -runs="$runs" -max_len=16384 -rss_limit_mb=4096 -print_final_stats=1 \
+"$out/parley-fuzz" -runs="$runs" -max_len="${MAX_LEN:-4096}" -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix="$out/" "$@" "$out/corpus" Fuzz/corpus
 echo "fuzzing: done in $(( $(date +%s) - started )) s, no crash and no leak" >&2

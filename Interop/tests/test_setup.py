@@ -193,6 +193,42 @@ async def test_systemd_hears_ready_status_and_stopping(stack, service, tmp_path)
         await loop.run_in_executor(None, stack.start_parley)
 
 
+async def test_the_http_listener_caps_connections_and_closes_idle_ones(stack, service):
+    """Nobody can hold the monitoring port: at most 32 connections, each closed after 10 s
+    of silence; then /health answers again."""
+    import socket
+    port = stack.settings.component_port + 2
+    loop = asyncio.get_running_loop()
+
+    def hold(count: int) -> list[socket.socket]:
+        sockets = []
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sockets.append(sock)
+        return sockets
+
+    def closed_by_server(sock: socket.socket, wait: float) -> bool:
+        sock.settimeout(wait)
+        try:
+            return sock.recv(1) == b""
+        except (socket.timeout, TimeoutError):
+            return False
+        except OSError:
+            return True
+
+    sockets = await loop.run_in_executor(None, hold, 40)
+    try:
+        refused = [closed_by_server(sock, 0.5) for sock in sockets]
+        assert sum(refused) >= 8, f"{40 - sum(refused)} idle connections kept open"
+        await asyncio.sleep(11)
+        assert all(closed_by_server(sock, 2.0) for sock, was in zip(sockets, refused) if not was)
+    finally:
+        for sock in sockets:
+            sock.close()
+    status, _ = await loop.run_in_executor(None, _get, f"http://127.0.0.1:{port}/health")
+    assert status == 200
+
+
 # Last in the session: the stack's Parley then reports the twin in /health for ten minutes.
 @pytest.mark.server_only("ejabberd", reason="Prosody refuses a second component connection for one domain (conflict)")
 async def test_a_twin_attached_under_the_same_domain_is_noticed(stack, tmp_path, service):

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -16,12 +17,22 @@ struct HTTPListener: Sendable {
 
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
+    /// A monitor needs one or two connections: more are refused, and a connection that
+    /// says nothing for this long is closed, so that nobody can hold the listener.
+    static let maximumConnections = 32
+    static let idleTimeout = TimeAmount.seconds(10)
+
     /// Serves until cancelled. Throws when the address cannot be bound.
     func run() async throws {
+        let open = OpenConnections()
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(ChannelOptions.backlog, value: 16)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        IdleStateHandler(readTimeout: Self.idleTimeout), IdleConnectionCloser(),
+                    ])
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     return try Connection(wrappingChannelSynchronously: channel)
                 }
@@ -30,7 +41,16 @@ struct HTTPListener: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
-                    group.addTask { await serve(connection) }
+                    group.addTask {
+                        guard open.enter() else {
+                            // Over the limit: closed at once, nothing read (an async channel
+                            // must be closed through executeThenClose).
+                            try? await connection.executeThenClose { _, _ in }
+                            return
+                        }
+                        defer { open.leave() }
+                        await serve(connection)
+                    }
                 }
             }
         }
@@ -78,6 +98,39 @@ struct HTTPListener: Sendable {
             return (.ok, "text/plain; version=0.0.4; charset=utf-8", await metrics())
         default:
             return (.notFound, text, "not found\n")
+        }
+    }
+}
+
+/// How many HTTP connections are open (at most `HTTPListener.maximumConnections`).
+final class OpenConnections: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func enter() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard count < HTTPListener.maximumConnections else { return false }
+        count += 1
+        return true
+    }
+
+    func leave() {
+        lock.lock()
+        count -= 1
+        lock.unlock()
+    }
+}
+
+/// Closes a connection once the `IdleStateHandler` before it says it has been quiet too long.
+final class IdleConnectionCloser: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 }
