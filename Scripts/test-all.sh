@@ -4,6 +4,7 @@
 #   2. builds Parley and its tests,
 #   3. swift test: unit tests (parser, model, router, configuration) and
 #      component tests (the real component over loopback against a scripted server),
+#      then a short libFuzzer run over the parser and the rooms (Fuzz/),
 #   4. the interop suite: a real Prosody with Parley attached, driven by slixmpp clients,
 #   5. the same interop suite with Parley attached to a real ejabberd (run as root: the
 #      harness starts ejabberd as the ejabberd user).
@@ -25,6 +26,11 @@ fi
 echo "== swift test (unit and component tests)"
 swift test 2>&1 | tee "$logs/swift-test.log" | grep -E "^✘|^✔ Test run|error:" || true
 swift_status=${PIPESTATUS[0]}
+
+echo "== fuzz smoke (libFuzzer, 20,000 executions; Fuzz/run-fuzzer.sh runs 10 million)"
+RUNS=20000 Fuzz/run-fuzzer.sh >"$logs/fuzz.log" 2>&1
+fuzz_status=$?
+grep -E "^stat::number_of_executed_units|no crash|ERROR|SUMMARY" "$logs/fuzz.log" | head -5
 
 # pytest's closing summary line of a log, e.g. "3 failed, 240 passed, 9 xfailed in 160.42s".
 pytest_summary() {
@@ -61,7 +67,8 @@ passed=$((swift_total - swift_failed_tests))
 failed=$swift_failed_tests
 any_failed=0
 [[ $swift_status -ne 0 ]] && any_failed=1
-statuses="swift test exit status: $swift_status"
+[[ $fuzz_status -ne 0 ]] && any_failed=1
+statuses="swift test exit status: $swift_status; fuzz smoke exit status: $fuzz_status"
 for server in "${interop_servers[@]}"; do
     passed=$((passed + interop_passed[$server]))
     failed=$((failed + interop_failed[$server]))
