@@ -836,6 +836,8 @@ def parse_args(argv=None):
     p.add_argument("--stall-timeout", type=float, default=30.0, help="seconds without progress in a phase")
     p.add_argument("--parley-log-level", default="warning")
     p.add_argument("--prosody-log-level", default="warn")
+    p.add_argument("--no-muc-mam", dest="muc_mam", action="store_false",
+                   help="Prosody's MUC without mod_muc_mam (by default it archives in SQLite, as Parley does)")
     p.add_argument("--prosody-read-size", type=int, default=None,
                    help="experiment: Prosody's network_settings.read_size (default: Prosody's own, 8192)")
     args = p.parse_args(argv)
@@ -853,7 +855,7 @@ def parse_args(argv=None):
     return args
 
 
-def with_prosody_muc(stack: Stack, read_size: int | None = None) -> None:
+def with_prosody_muc(stack: Stack, read_size: int | None = None, muc_mam: bool = True) -> None:
     """Make the Prosody config also host Prosody's own MUC at conference.localhost,
     unless the shared template already does. Only this run's rendered config changes."""
     original = stack.prosody.write_config
@@ -869,6 +871,18 @@ def with_prosody_muc(stack: Stack, read_size: int | None = None) -> None:
         if not re.search(r'^\s*Component\s+"' + re.escape(PROSODY_MUC_DOMAIN) + '"', text, re.M):
             text += ("\n-- Added by Benchmarks/muc/bench.py: Prosody's own MUC, for comparison.\n"
                      f'Component "{PROSODY_MUC_DOMAIN}" "muc"\n')
+        if muc_mam:
+            # What an admin who keeps history runs: mod_muc_mam with its archive in SQLite.
+            # The MUC component is the file's last section, so these lines are its options.
+            sections = re.findall(r'^(?:VirtualHost|Component)\s+"([^"]+)"', text, re.M)
+            if sections[-1] != PROSODY_MUC_DOMAIN:
+                raise RuntimeError(f"the Prosody config does not end with {PROSODY_MUC_DOMAIN}: cannot add mod_muc_mam")
+            text += ("\n\t-- Added by Benchmarks/muc/bench.py: Prosody's MUC keeps its archive in SQLite.\n"
+                     '\tmodules_enabled = { "muc_mam" }\n'
+                     '\tstorage = "sql"\n'
+                     '\tsql = { driver = "SQLite3", database = "prosody-muc.sqlite" }\n'
+                     "\tmuc_log_all_rooms = true\n"
+                     '\tmuc_log_expires_after = "never"\n')
         path.write_text(text)
         return path
 
@@ -938,7 +952,7 @@ def main(argv=None) -> int:
         prosody_log_level=args.prosody_log_level, parley_ready_timeout=30.0,
         parley_extra_config=BENCH_LIMITS)
     stack = Stack(settings)
-    with_prosody_muc(stack, args.prosody_read_size)
+    with_prosody_muc(stack, args.prosody_read_size, args.muc_mam)
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
