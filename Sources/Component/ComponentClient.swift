@@ -45,14 +45,12 @@ public final class ComponentClient: Sendable {
             initial: configuration.reconnectInitialDelay, maximum: configuration.reconnectMaximumDelay)
         let endpoint = "\(configuration.host):\(configuration.port)"
         let late = lateOutbound.map { stream in
-            Task { [control, metrics, logger] in
+            Task { [control] in
                 for await items in stream {
                     // Written between the read loop's writes; while the link is down the
                     // asker is gone too, and the answer with it.
                     guard let link = await control.current() else { continue }
-                    if logger.logLevel <= .debug { logOutbound(items) }
-                    metrics.count(items)
-                    try? await link.writer.write(Self.encode(items, allocator: link.channel.allocator))
+                    try? await link.writer.write(bytes(for: items, allocator: link.channel.allocator))
                 }
             }
         }
@@ -148,9 +146,7 @@ public final class ComponentClient: Sendable {
                     let replies = await handler.handle(batch)
                     batch.removeAll(keepingCapacity: true)
                     if !replies.isEmpty {
-                        if logsStanzas { logOutbound(replies) }
-                        metrics.count(replies)
-                        try await outbound.write(Self.encode(replies, allocator: rawChannel.allocator))
+                        try await outbound.write(bytes(for: replies, allocator: rawChannel.allocator))
                     }
                 }
                 for try await inputs in inbound {
@@ -168,9 +164,7 @@ public final class ComponentClient: Sendable {
                                 await control.attach(outbound, channel: rawChannel)
                                 let greeting = await handler.linkReady()
                                 if !greeting.isEmpty {
-                                    if logsStanzas { logOutbound(greeting) }
-                                    metrics.count(greeting)
-                                    try await outbound.write(Self.encode(greeting, allocator: rawChannel.allocator))
+                                    try await outbound.write(bytes(for: greeting, allocator: rawChannel.allocator))
                                 }
                                 ticks = Task { await tick(outbound, allocator: rawChannel.allocator) }
                             case .deliver(let stanza):
@@ -209,9 +203,7 @@ public final class ComponentClient: Sendable {
     public func stop(grace: Duration = .seconds(3)) async {
         guard let link = await control.beginStop() else { return }
         let farewell = await handler.farewell()
-        if !farewell.isEmpty && logger.logLevel <= .debug { logOutbound(farewell) }
-        metrics.count(farewell)
-        var buffer = Self.encode(farewell, allocator: link.channel.allocator)
+        var buffer = bytes(for: farewell, allocator: link.channel.allocator)
         buffer.writeString(ComponentSession.closingTag)
         logger.notice("stopping: \(farewell.stanzas.count) occupants told the service is shutting down")
         do {
@@ -231,15 +223,20 @@ public final class ComponentClient: Sendable {
                 try await Task.sleep(for: delay)
                 let stanzas = await handler.tick()
                 if !stanzas.isEmpty {
-                    if logger.logLevel <= .debug { logOutbound(stanzas) }
-                    metrics.count(stanzas)
-                    try await outbound.write(Self.encode(stanzas, allocator: allocator))
+                    try await outbound.write(bytes(for: stanzas, allocator: allocator))
                 }
             } catch {
                 return  // cancelled, or the link is gone
             }
             delay = configuration.tickInterval
         }
+    }
+
+    /// What one write sends: logged (at debug level), counted, encoded. Every write goes through here.
+    private func bytes(for outbound: [Outbound], allocator: ByteBufferAllocator) -> ByteBuffer {
+        if logger.logLevel <= .debug { logOutbound(outbound) }
+        metrics.count(outbound)
+        return Self.encode(outbound, allocator: allocator)
     }
 
     private func logOutbound(_ outbound: [Outbound]) {

@@ -27,7 +27,6 @@ public actor MulticastRelay {
     private var chunk: Int
     /// Discovery requests in flight, by id: the JID asked.
     private var asked: [String: JID] = [:]
-    private var itemsToAsk = 0
 
     private struct Sent {
         var stanza: XMLElement
@@ -108,7 +107,6 @@ public actor MulticastRelay {
                 // §3: not the server itself; perhaps one of its items (ejabberd's multicast.example.org).
                 return [ask(jid, Namespace.discoItems)]
             }
-            itemsToAsk -= 1
             noneFound()
             return []
         case Namespace.discoItems?:
@@ -116,19 +114,18 @@ public actor MulticastRelay {
                 .compactMap { $0[attribute: "jid"].flatMap { try? JID($0) } }
                 .filter { $0.localpart == nil && $0.resourcepart == nil && $0 != domain } ?? []
             let questions = items.prefix(32).map { ask($0, Namespace.discoInfo) }
-            itemsToAsk = questions.count
             noneFound()
             return questions
         default:
             // An error: the server or an item does not answer disco.
-            if jid.description != configuration.server { itemsToAsk -= 1 }
             noneFound()
             return []
         }
     }
 
     private func noneFound() {
-        guard service == nil, asked.isEmpty, itemsToAsk <= 0 else { return }
+        // Every question asked is in `asked` until answered: none left means none found.
+        guard service == nil, asked.isEmpty else { return }
         logger.notice("""
             the server \(configuration.server) offers no XEP-0033 multicast: one stanza per recipient \
             (Docs/attaching.md shows how to give Prosody or ejabberd one)

@@ -93,9 +93,7 @@ public final class ArchiveReader {
 
     /// How many messages a room's archive holds.
     public func count(room: JID) throws -> Int {
-        let rows = try database.statement("SELECT COUNT(*) FROM archive WHERE room = ?").bind(.text(room.description))
-        defer { rows.finish() }
-        return try rows.step() ? Int(rows.int(0)) : 0
+        try database.statement("SELECT COUNT(*) FROM archive WHERE room = ?").bind(.text(room.description)).scalar()
     }
 
     /// Every message of a room, oldest first.

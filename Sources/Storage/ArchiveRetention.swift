@@ -25,10 +25,8 @@ extension SQLiteRoomStore {
 
     /// How many messages of `room` (or of an ended room's archive) are older than `cutoff`.
     public func expirable(_ room: JID, before cutoff: Double) throws(StorageError) -> Int {
-        let rows = try database.statement("SELECT COUNT(*) FROM archive WHERE room = ? AND timestamp < ?")
-            .bind(.text(room.description), .real(cutoff))
-        defer { rows.finish() }
-        return try rows.step() ? Int(rows.int(0)) : 0
+        try database.statement("SELECT COUNT(*) FROM archive WHERE room = ? AND timestamp < ?")
+            .bind(.text(room.description), .real(cutoff)).scalar()
     }
 
     /// Deletes up to `limit` messages of `room` older than `cutoff`; returns how many went.

@@ -198,9 +198,7 @@ extension SQLiteDatabase {
     }
 
     private func countRows(_ filter: ArchiveFilter) throws -> Int {
-        let statement = try statement("SELECT COUNT(*) FROM archive WHERE \(filter.sql)").bind(filter.values)
-        defer { statement.finish() }
-        return try statement.step() ? Int(statement.int(0)) : 0
+        try statement("SELECT COUNT(*) FROM archive WHERE \(filter.sql)").bind(filter.values).scalar()
     }
 
     func archiveMetadata(_ room: JID) throws(StorageError) -> (first: ArchivedMessage?, last: ArchivedMessage?) {

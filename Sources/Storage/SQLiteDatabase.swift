@@ -153,6 +153,13 @@ public final class SQLiteStatement {
         sqlite3_reset(raw)
     }
 
+    /// The first column of the first row as an integer (a `COUNT(*)`, a `PRAGMA`), 0 when
+    /// there is no row; the statement is finished.
+    public func scalar() throws(StorageError) -> Int {
+        defer { finish() }
+        return try step() ? Int(int(0)) : 0
+    }
+
     @discardableResult
     public func bind(_ values: SQLiteValue...) throws(StorageError) -> SQLiteStatement {
         try bind(values)

@@ -117,9 +117,7 @@ public actor SQLiteRoomStore: RoomStore {
     }
 
     private func count(_ sql: String, _ user: JID) throws(StorageError) -> Int {
-        let statement = try database.statement(sql).bind(.text(user.description))
-        defer { statement.finish() }
-        return try statement.step() ? Int(statement.int(0)) : 0
+        try database.statement(sql).bind(.text(user.description)).scalar()
     }
 
     /// Whether the database answers a trivial query (`/health`).

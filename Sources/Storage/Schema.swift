@@ -189,9 +189,7 @@ enum Schema {
 
     /// The schema version the database was last migrated to (SQLite's `user_version`).
     static func version(of database: SQLiteDatabase) throws(StorageError) -> Int {
-        let statement = try database.statement("PRAGMA user_version")
-        defer { statement.finish() }
-        return try statement.step() ? Int(statement.int(0)) : 0
+        try database.statement("PRAGMA user_version").scalar()
     }
 
     static func migrate(_ database: SQLiteDatabase) throws(StorageError) {

@@ -11,9 +11,7 @@ public struct StoreStatistics: Sendable, Hashable {
 extension SQLiteRoomStore {
     public func statistics() throws(StorageError) -> StoreStatistics {
         func scalar(_ sql: String) throws(StorageError) -> Int {
-            let statement = try database.statement(sql)
-            defer { statement.finish() }
-            return try statement.step() ? Int(statement.int(0)) : 0
+            try database.statement(sql).scalar()
         }
         let pages = try scalar("PRAGMA page_count") * scalar("PRAGMA page_size")
         let log = (try? FileManager.default.attributesOfItem(atPath: database.path + "-wal")[.size] as? Int) ?? 0

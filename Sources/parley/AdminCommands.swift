@@ -5,21 +5,30 @@ import Service
 import Storage
 import XMPPCore
 
+/// Opens the configured database with `open`, for a command beside a running service;
+/// a missing or unusable database exits 1 with the reason.
+func openDatabase<T>(
+    _ configuration: ParleyConfiguration, _ common: CommonOptions, logger: Logger, _ open: (String) throws -> T
+) throws -> T {
+    let path = configuration.storage.databasePath
+    guard FileManager.default.fileExists(atPath: path) else {
+        logger.critical("no database at \(path) (storage.database in \(common.config))")
+        throw ExitCode(1)
+    }
+    do {
+        return try open(path)
+    } catch {
+        logger.critical("cannot open \(path): \(error)")
+        throw ExitCode(1)
+    }
+}
+
 /// Opens the database for an admin command beside a running service, or exits with the reason.
 func openAdminDatabase(_ common: CommonOptions) throws -> AdminDatabase {
     common.bootstrapLogging()
     let logger = Logger(label: "parley")
     let configuration = try common.loadConfiguration(logger: logger)
-    guard FileManager.default.fileExists(atPath: configuration.storage.databasePath) else {
-        logger.critical("no database at \(configuration.storage.databasePath) (storage.database in \(common.config))")
-        throw ExitCode(1)
-    }
-    do {
-        return try AdminDatabase(path: configuration.storage.databasePath)
-    } catch {
-        logger.critical("cannot open \(configuration.storage.databasePath): \(error)")
-        throw ExitCode(1)
-    }
+    return try openDatabase(configuration, common, logger: logger) { try AdminDatabase(path: $0) }
 }
 
 extension Parley {

@@ -37,16 +37,7 @@ struct ArchiveOptions: ParsableArguments {
             logger.critical("--room: '\(room)' is not a room JID (nor the key of an ended room's archive)")
             throw ExitCode(2)
         }
-        guard FileManager.default.fileExists(atPath: configuration.storage.databasePath) else {
-            logger.critical("no database at \(configuration.storage.databasePath) (storage.database in \(common.config))")
-            throw ExitCode(1)
-        }
-        do {
-            return (try ArchiveReader(path: configuration.storage.databasePath), jid)
-        } catch {
-            logger.critical("cannot open \(configuration.storage.databasePath): \(error)")
-            throw ExitCode(1)
-        }
+        return (try openDatabase(configuration, common, logger: logger) { try ArchiveReader(path: $0) }, jid)
     }
 }
 
@@ -212,13 +203,7 @@ extension Parley.Archive {
             common.bootstrapLogging()
             let logger = Logger(label: "parley")
             let configuration = try common.loadConfiguration(logger: logger)
-            let reader: ArchiveReader
-            do {
-                reader = try ArchiveReader(path: configuration.storage.databasePath)
-            } catch {
-                logger.critical("cannot open \(configuration.storage.databasePath): \(error)")
-                throw ExitCode(1)
-            }
+            let reader = try openDatabase(configuration, common, logger: logger) { try ArchiveReader(path: $0) }
             var output = Output()
             for archive in try reader.endedArchives() {
                 output.line("\(archive.key)  ended \(DateTime.format(archive.ended))  \(archive.messages) messages")

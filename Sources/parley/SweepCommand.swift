@@ -22,13 +22,8 @@ extension Parley.Archive {
             common.bootstrapLogging()
             let logger = Logger(label: "parley")
             let configuration = try common.loadConfiguration(logger: logger)
-            let store: SQLiteRoomStore
-            do {
-                store = try SQLiteRoomStore(
-                    path: configuration.storage.databasePath, durability: configuration.storage.durability, migrating: false)
-            } catch {
-                logger.critical("cannot open \(configuration.storage.databasePath): \(error)")
-                throw ExitCode(1)
+            let store = try openDatabase(configuration, common, logger: logger) {
+                try SQLiteRoomStore(path: $0, durability: configuration.storage.durability, migrating: false)
             }
             let sweeper = RetentionSweeper(
                 store: store, defaultDays: configuration.archive.retentionDays,
