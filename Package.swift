@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // Parley: a persistent multi-user-chat service attached to an XMPP server as an
 // external component (XEP-0114). The module layout follows DESIGN.md §2: each
 // module depends only on those above it in this list.
@@ -17,6 +17,10 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        // The HTTP listener (health, metrics, web logs) and the web logs' page templates.
+        // Hummingbird's default traits pull swift-configuration in, which Parley does not use.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
     ],
     targets: [
         // System libraries: modulemaps and tiny shims, nothing else.
@@ -27,15 +31,24 @@ let package = Package(
         .target(name: "XMLStream", dependencies: ["CExpat"]),
         .target(name: "XMPPCore", dependencies: ["XMLStream"]),
         // The figures Parley reports (swift-metrics handles); the exporter lives in Service.
-        .target(name: "Instrumentation", dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")]),
+        .target(name: "ParleyMetrics", dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")]),
         .target(name: "MUC", dependencies: ["XMLStream", "XMPPCore"]),
         .target(name: "Storage", dependencies: ["CSQLite", "XMLStream", "XMPPCore", "MUC"]),
         .target(name: "Alerts", dependencies: ["XMLStream", "XMPPCore", "MUC", "Storage"]),
         .target(name: "Inbox", dependencies: ["XMLStream", "XMPPCore", "MUC", "Storage"]),
+        // Rooms' archives as web pages: paths, rendering, caching; the HTTP server is in Service.
+        .target(
+            name: "WebLogs",
+            dependencies: [
+                "XMPPCore", "MUC", "Storage",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "Component",
             dependencies: [
-                "XMLStream", "XMPPCore", "COpenSSL", "Instrumentation",
+                "XMLStream", "XMPPCore", "COpenSSL", "ParleyMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -44,7 +57,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "XMLStream", "XMPPCore", "Component", "MUC", "Storage", "Alerts", "Inbox", "Instrumentation",
+                "XMLStream", "XMPPCore", "Component", "MUC", "Storage", "Alerts", "Inbox", "ParleyMetrics", "WebLogs",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -52,6 +65,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .executableTarget(
@@ -98,7 +112,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["Service", "Component", "XMPPCore", "XMLStream", "MUC", "Storage", "Instrumentation", "Inbox"]),
+            dependencies: ["Service", "Component", "XMPPCore", "XMLStream", "MUC", "Storage", "ParleyMetrics", "Inbox"]),
     ],
     swiftLanguageModes: [.v6]
 )

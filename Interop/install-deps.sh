@@ -3,8 +3,9 @@
 # Idempotent and quiet when everything is already present.
 #
 #   Debian: libexpat1-dev libssl-dev libsqlite3-dev prosody lua-dbi-sqlite3 ejabberd
-#           python3-nbxmpp python3-aioxmpp
+#           python3-nbxmpp python3-aioxmpp chromium (the browser tests) wrk (the web benchmark)
 #   Python: slixmpp pytest prometheus_client (the official parser of /metrics)
+#           playwright (drives the Debian chromium; it cannot download its own browsers here)
 #
 # Installing the prosody or ejabberd package may start (or try to start) a system Prosody
 # or ejabberd on the default ports (5222, 5269, 5280, ...; ejabberd also registers its node
@@ -15,8 +16,8 @@
 set -euo pipefail
 
 DEBIAN_PACKAGES=(libexpat1-dev libssl-dev libsqlite3-dev prosody lua-dbi-sqlite3 ejabberd
-                 python3-nbxmpp python3-aioxmpp)
-PYTHON_MODULES=(slixmpp pytest prometheus_client)
+                 python3-nbxmpp python3-aioxmpp chromium wrk)
+PYTHON_MODULES=(slixmpp pytest prometheus_client playwright)
 PYTHON="${PYTHON:-python3}"
 
 missing_debian=()

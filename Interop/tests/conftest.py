@@ -149,7 +149,8 @@ def _settings() -> StackSettings:
         component_port=component_port,
         ejabberd_log_level=os.environ.get("INTEROP_EJABBERD_LOG_LEVEL", "info"),
         # Parley's /health (ejabberd takes the component port + 1 for Erlang distribution).
-        parley_extra_config=(f'[http]\nlisten = "127.0.0.1:{http_port(component_port)}"\n'
+        # max_connections: test_setup.py holds more than this many to see the rest refused.
+        parley_extra_config=(f'[http]\nlisten = "127.0.0.1:{http_port(component_port)}"\nmax_connections = 32\n'
                              f'[service]\nadmins = ["{SERVICE_ADMIN}@localhost"]'),
         **overrides,
     )

@@ -1,4 +1,4 @@
-import Instrumentation
+import ParleyMetrics
 import Logging
 import NIOCore
 import NIOPosix

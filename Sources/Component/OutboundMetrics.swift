@@ -1,4 +1,4 @@
-import Instrumentation
+import ParleyMetrics
 import XMLStream
 import XMPPCore
 

@@ -168,11 +168,14 @@ public struct RoomContext {
     public var serviceAdmins: Set<JID>
     /// What a client may put in a room (sizes, counts).
     public var limits: RoomLimits
+    /// Whether and where rooms may publish their archive on the web.
+    public var webLogs: WebLogsPolicy
 
     public init(
         now: Double, makeStanzaID: @escaping () -> String, makeOccupantID: @escaping (String, JID) -> String,
-        serviceAdmins: Set<JID> = [], limits: RoomLimits = RoomLimits()
+        serviceAdmins: Set<JID> = [], limits: RoomLimits = RoomLimits(), webLogs: WebLogsPolicy = WebLogsPolicy()
     ) {
+        self.webLogs = webLogs
         self.now = now
         self.makeStanzaID = makeStanzaID
         self.makeOccupantID = makeOccupantID

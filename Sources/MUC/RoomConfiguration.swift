@@ -37,8 +37,17 @@ public struct RoomConfiguration: Sendable, Hashable, Codable {
     /// Days archived messages are kept (Parley's own field): nil follows the
     /// service's default (`archive.retention_days`), 0 keeps them forever.
     public var retentionDays: Int?
+    /// Whether the owner publishes the archive on the web (`parley#roomconfig_weblogs`);
+    /// nil in rooms saved before web logs existed, which do not publish.
+    public var webLogs: Bool?
 
     public init() {}
+
+    /// Web logs are for rooms anyone may enter: listed, not members-only, no password.
+    public var allowsWebLogs: Bool { isPublic && !isMembersOnly && password == nil }
+
+    /// Whether the room's archive is on the web now (a service admin may still hide it).
+    public var publishesWebLogs: Bool { webLogs == true && allowsWebLogs }
 
     public var isNonAnonymous: Bool { whois == .anyone }
 
@@ -73,6 +82,7 @@ extension RoomConfiguration {
         static let admins = "muc#roomconfig_roomadmins"
         static let owners = "muc#roomconfig_roomowners"
         static let retention = "parley#roomconfig_retention_days"
+        static let webLogs = "parley#roomconfig_weblogs"
     }
 
     static let maxUsersOptions = ["10", "20", "30", "50", "100", "500", "none"]
@@ -114,6 +124,9 @@ extension RoomConfiguration {
                 F(Field.retention, type: .textSingle,
                   label: "Days to keep archived messages (0 = forever, empty = the service's default)",
                   values: retentionDays.map { [String($0)] } ?? []),
+                F(Field.webLogs, type: .boolean,
+                  label: "Publish the archive on the web (public rooms without members-only or a password)",
+                  values: bool(webLogs == true)),
                 F(Field.admins, type: .jidMulti, label: "Room admins", values: admins.map(\.description)),
                 F(Field.owners, type: .jidMulti, label: "Room owners", values: owners.map(\.description)),
             ])
@@ -137,6 +150,7 @@ extension RoomConfiguration {
         var admins: [JID]? = nil
         var owners: [JID]? = nil
         var passwordProtected: Bool? = nil
+        var webLogsAsked: Bool? = nil
         for field in form.fields {
             guard let variable = field.variable else { continue }
             func boolean() throws(StanzaError) -> Bool {
@@ -209,6 +223,7 @@ extension RoomConfiguration {
                 } else {
                     new.retentionDays = try integer(0...36500)
                 }
+            case Field.webLogs: webLogsAsked = try boolean()
             case Field.admins: admins = try jids()
             case Field.owners: owners = try jids()
             default:
@@ -221,6 +236,19 @@ extension RoomConfiguration {
         } else if passwordProtected == true && new.password == nil {
             throw StanzaError(.notAcceptable, text: "a password-protected room needs \(Field.secret)")
         }
+        if let asked = webLogsAsked {
+            // Turning logs on needs a room anyone may enter; a form that only repeats an
+            // earlier "on" while making the room private is accepted and turns them off below.
+            if asked && webLogs != true && !new.allowsWebLogs {
+                throw StanzaError(
+                    .notAcceptable,
+                    text: "\(Field.webLogs): web logs need a public room that is neither members-only nor password-protected")
+            }
+            new.webLogs = asked
+        }
+        // A room that becomes private stops being served at once, and turning it public
+        // again does not republish what its members said in private meanwhile.
+        if !new.allowsWebLogs && new.webLogs == true { new.webLogs = false }
         return Submission(configuration: new, admins: admins, owners: owners)
     }
 }

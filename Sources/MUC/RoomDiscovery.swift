@@ -5,7 +5,7 @@ import XMPPCore
 /// features that describe its configuration and the `muc#roominfo` form — and
 /// §6.5 disco#items (occupants, shown only to occupants). Also §7.12, reserved-nick discovery.
 extension Room {
-    func discoInfo(_ iq: IQ, payload: XMLElement) throws(StanzaError) -> XMLElement {
+    func discoInfo(_ iq: IQ, payload: XMLElement, context: RoomContext) throws(StanzaError) -> XMLElement {
         if let node = payload[attribute: "node"] {
             guard node == "x-roomuser-item" else { throw StanzaError(.itemNotFound, text: "no such node: \(node)") }
             // §7.12: the requester's registered nick, if any.
@@ -18,6 +18,10 @@ extension Room {
             return query
         }
         var info = self.info
+        // XEP-0045 §15.5.4: where the room's discussion logs are, when they are on the web.
+        if let logs = context.webLogs.url(of: jid, configuration), !info.extensions.isEmpty {
+            info.extensions[0].fields.append(DataForm.Field("muc#roominfo_logs", label: "Discussion logs", values: [logs]))
+        }
         if affiliation(of: iq.from) == .outcast {
             // An outcast learns nothing about who runs the room.
             info.extensions = info.extensions.map { form in

@@ -123,7 +123,7 @@ extension Room {
                 result = nil  // the sender's own self-ping
             } else {
                 switch (iq.type, payload.namespace) {
-                case (.get, Namespace.discoInfo): result = try discoInfo(iq, payload: payload)
+                case (.get, Namespace.discoInfo): result = try discoInfo(iq, payload: payload, context: context)
                 case (.get, Namespace.discoItems): result = discoItems(iq)
                 case (.get, Namespace.ping): result = nil
                 case (.set, MUCNamespace.moderate1), (.set, MUCNamespace.fasten):

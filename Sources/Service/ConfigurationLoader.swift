@@ -41,6 +41,7 @@ public enum ConfigurationLoader {
         let limitsTable = try top.optionalTable("limits")
         let httpTable = try top.optionalTable("http")
         let roomsTable = try top.optionalTable("rooms")
+        let webLogsTable = try top.optionalTable("weblogs")
         try top.rejectUnknownKeys()
 
         let component = try readComponent(&componentTable, baseDirectory: baseDirectory)
@@ -114,6 +115,7 @@ public enum ConfigurationLoader {
             }
             let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
             http = HTTPConfiguration(host: host, port: port)
+            if let limit = try httpTable.optionalInt("max_connections", in: 1...100_000) { http?.maxConnections = limit }
             try httpTable.rejectUnknownKeys()
         }
         var configuration = ParleyConfiguration(
@@ -121,7 +123,45 @@ public enum ConfigurationLoader {
             storage: StorageConfiguration(databasePath: absolute(database, base: baseDirectory), durability: durability),
             service: service, archive: archive, alerts: alerts, limits: limits, http: http, rooms: rooms)
         configuration.multicast = multicast
+        if var webLogsTable {
+            configuration.webLogs = try readWebLogs(&webLogsTable, http: http)
+            try webLogsTable.rejectUnknownKeys()
+        } else if http == nil {
+            configuration.webLogs.policy.isEnabled = false
+        }
+        if let http, configuration.webLogs.policy.baseURL == nil {
+            let host = http.host.contains(":") ? "[\(http.host)]" : http.host
+            configuration.webLogs.policy.baseURL = "http://\(host):\(http.port)/logs"
+        }
         return configuration
+    }
+
+    private static func readWebLogs(
+        _ table: inout TableReader, http: HTTPConfiguration?
+    ) throws(ConfigurationError) -> WebLogsConfiguration {
+        var webLogs = WebLogsConfiguration()
+        if let enabled = try table.optionalBool("enabled") { webLogs.policy.isEnabled = enabled }
+        if let initial = try table.optionalBool("default") { webLogs.policy.defaultForNewRooms = initial }
+        if webLogs.policy.isEnabled && http == nil {
+            throw table.error("enabled", "web logs are served by the HTTP listener: add [http] listen, or set enabled = false")
+        }
+        if let base = try table.optionalString("base_url") {
+            guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+                  url.query == nil, url.fragment == nil else {
+                throw table.error("base_url", "expected an http(s) URL such as \"https://chat.example.org/logs\", got \"\(base)\"")
+            }
+            webLogs.policy.baseURL = base.hasSuffix("/") ? String(base.dropLast()) : base
+            webLogs.linkBase = webLogs.policy.baseURL ?? webLogs.linkBase
+        }
+        for raw in try table.optionalStringArray("hidden_rooms") ?? [] {
+            guard let room = try? JID(raw), room.localpart != nil, room.resourcepart == nil else {
+                throw table.error("hidden_rooms", "'\(raw)' is not a room JID such as room@rooms.example.org")
+            }
+            webLogs.policy.hiddenRooms.insert(room)
+        }
+        if let perMinute = try table.optionalInt("searches_per_minute", in: 0...100_000) { webLogs.searchesPerMinute = perMinute }
+        if let megabytes = try table.optionalInt("cache_megabytes", in: 0...65_536) { webLogs.cacheBytes = megabytes << 20 }
+        return webLogs
     }
 
     /// `[limits]`: every key optional, `0` turns a limit off.

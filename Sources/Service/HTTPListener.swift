@@ -1,136 +1,137 @@
 import Foundation
+import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
-import NIOHTTP1
-import NIOPosix
+import WebLogs
 
-/// The small HTTP listener of `[http] listen`: `/health` for monitors and load
-/// balancers, `/metrics` for Prometheus. Plain HTTP on an address the admin
-/// chooses (loopback by default in the example config); GET and HEAD only.
+/// The HTTP listener of `[http] listen`, on Hummingbird: `/health` for monitors and load
+/// balancers, `/metrics` for Prometheus, `/logs/` for the rooms' web logs. Plain HTTP on
+/// an address the admin chooses; a reverse proxy adds TLS. GET and HEAD only.
 struct HTTPListener: Sendable {
     let host: String
     let port: Int
+    let maximumConnections: Int
     let health: @Sendable () async -> HealthReport
     /// The Prometheus text exposition.
     let metrics: @Sendable () async -> String
+    /// The web logs; nil when `[weblogs] enabled = false`.
+    let webLogs: WebLogSite?
     let logger: Logger
 
-    typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
-
-    /// A monitor needs one or two connections: more are refused, and a connection that
-    /// says nothing for this long is closed, so that nobody can hold the listener.
-    static let maximumConnections = 32
+    /// A connection that says nothing for this long is closed, so that nobody can hold the listener.
     static let idleTimeout = TimeAmount.seconds(10)
 
     /// Serves until cancelled. Throws when the address cannot be bound.
     func run() async throws {
-        let open = OpenConnections()
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(ChannelOptions.backlog, value: 16)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers([
-                        IdleStateHandler(readTimeout: Self.idleTimeout), IdleConnectionCloser(),
-                    ])
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    return try Connection(wrappingChannelSynchronously: channel)
-                }
-            }
-        logger.info("HTTP listener on \(host):\(port) (/health, /metrics)")
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { inbound in
-                for try await connection in inbound {
-                    group.addTask {
-                        guard open.enter() else {
-                            // Over the limit: closed at once, nothing read (an async channel
-                            // must be closed through executeThenClose).
-                            try? await connection.executeThenClose { _, _ in }
-                            return
-                        }
-                        defer { open.leave() }
-                        await serve(connection)
-                    }
-                }
-            }
-        }
-    }
-
-    private func serve(_ connection: Connection) async {
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                var head: HTTPRequestHead?
-                for try await part in inbound {
-                    switch part {
-                    case .head(let request): head = request
-                    case .body: continue
-                    case .end:
-                        guard let request = head else { return }
-                        let (status, contentType, body) = await respond(to: request)
-                        var headers = HTTPHeaders()
-                        headers.add(name: "Content-Type", value: contentType)
-                        headers.add(name: "Content-Length", value: String(body.utf8.count))
-                        headers.add(name: "Cache-Control", value: "no-store")
-                        try await outbound.write(.head(HTTPResponseHead(version: request.version, status: status, headers: headers)))
-                        if request.method != .HEAD {
-                            try await outbound.write(.body(.byteBuffer(ByteBuffer(string: body))))
-                        }
-                        try await outbound.write(.end(nil))
-                        head = nil
-                    }
-                }
-            }
-        } catch {
-            logger.debug("HTTP connection ended: \(error)")
-        }
-    }
-
-    private func respond(to request: HTTPRequestHead) async -> (HTTPResponseStatus, String, String) {
-        let text = "text/plain; charset=utf-8"
-        guard request.method == .GET || request.method == .HEAD else {
-            return (.methodNotAllowed, text, "GET or HEAD\n")
-        }
-        switch request.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.uri {
-        case "/health":
+        let router = Hummingbird.Router(context: ClientRequestContext.self)
+        let health = health
+        let metrics = metrics
+        router.get("/health") { _, _ -> Response in
             let report = await health()
-            return (HTTPResponseStatus(statusCode: report.statusCode()), "application/json", report.json())
-        case "/metrics":
-            return (.ok, "text/plain; version=0.0.4; charset=utf-8", await metrics())
-        default:
-            return (.notFound, text, "not found\n")
+            return Self.response(status: report.statusCode(), type: "application/json", body: ByteBuffer(string: report.json()))
         }
+        router.get("/metrics") { _, _ -> Response in
+            Self.response(status: 200, type: "text/plain; version=0.0.4; charset=utf-8", body: ByteBuffer(string: await metrics()))
+        }
+        if let webLogs {
+            let toIndex: @Sendable (Request, ClientRequestContext) async throws -> Response = { _, _ in
+                var response = Self.response(status: 301, type: "text/plain; charset=utf-8", body: ByteBuffer(string: "/logs/\n"))
+                response.headers[.location] = "/logs/"
+                return response
+            }
+            router.get("/", use: toIndex)
+            router.get("/logs", use: toIndex)
+            let serve: @Sendable (Request, ClientRequestContext) async throws -> Response = { request, context in
+                let path = request.uri.path.dropFirst("/logs".count)
+                let answer = await webLogs.respond(to: WebRequest(
+                    path: path, query: WebRequest.parseQuery(request.uri.query ?? ""),
+                    clientAddress: context.clientAddress, ifNoneMatch: request.headers[.ifNoneMatch]))
+                var response = Self.response(status: answer.status, type: nil, body: answer.body, cacheControl: nil)
+                for (name, value) in answer.headers {
+                    // HTTPTypes' field type, reached through the HTTPFields Hummingbird exports.
+                    if let field = HTTPFields.Element.Name(name) { response.headers.append(HTTPFields.Element(name: field, value: value)) }
+                }
+                if request.method == .head { response.body = ResponseBody() }
+                return response
+            }
+            router.get("/logs/**", use: serve)
+            router.head("/logs/**", use: serve)
+        }
+        let open = OpenConnections(limit: maximumConnections)
+        let application = Application(
+            router: router,
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [ConnectionLimit(open: open)], idleTimeout: Self.idleTimeout)),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 64, reuseAddress: true),
+            onServerRunning: { [logger, host, port] _ in
+                logger.info("HTTP listener on \(host):\(port) (/health, /metrics\(webLogs == nil ? "" : ", /logs/"))")
+            },
+            logger: logger)
+        try await application.run()
+    }
+
+    static func response(status: Int, type: String?, body: ByteBuffer, cacheControl: String? = "no-store") -> Response {
+        var headers = HTTPFields()
+        if let type { headers[.contentType] = type }
+        if let cacheControl { headers[.cacheControl] = cacheControl }
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: body))
     }
 }
 
-/// How many HTTP connections are open (at most `HTTPListener.maximumConnections`).
+/// Hummingbird's request context with the client's address, for per-address limits.
+struct ClientRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The peer's IP address ("" when unknown). Behind a reverse proxy this is the proxy.
+    let clientAddress: String
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress ?? ""
+    }
+}
+
+/// How many HTTP connections are open, at most `limit`.
 final class OpenConnections: @unchecked Sendable {
     private let lock = NSLock()
+    private let limit: Int
     private var count = 0
 
+    init(limit: Int) {
+        self.limit = limit
+    }
+
     func enter() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        guard count < HTTPListener.maximumConnections else { return false }
-        count += 1
-        return true
+        lock.withLock {
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
     }
 
     func leave() {
-        lock.lock()
-        count -= 1
-        lock.unlock()
+        lock.withLock { count -= 1 }
     }
 }
 
-/// Closes a connection once the `IdleStateHandler` before it says it has been quiet too long.
-final class IdleConnectionCloser: ChannelInboundHandler {
+/// Closes a new connection at once when `OpenConnections` is full, so that holding many
+/// idle connections cannot shut monitors and readers out; counts the others until they close.
+final class ConnectionLimit: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = NIOAny
+    private let open: OpenConnections
+    private var entered = false
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
+    init(open: OpenConnections) {
+        self.open = open
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        entered = open.enter()
+        if !entered { context.close(promise: nil) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if entered { open.leave() }
+        entered = false
     }
 }

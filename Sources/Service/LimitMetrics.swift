@@ -1,4 +1,4 @@
-import Instrumentation
+import ParleyMetrics
 import MUC
 
 extension ServiceMetrics.Limit {

@@ -19,6 +19,8 @@ public struct ParleyConfiguration: Sendable, Hashable {
     public var rooms: RoomsConfiguration
     /// `[component] multicast…`: the server's XEP-0033 service for fan-outs.
     public var multicast: MulticastConfiguration
+    /// `[weblogs]`: rooms' archives on the web, served by the `[http]` listener.
+    public var webLogs = WebLogsConfiguration()
 
     public init(
         component: ComponentConfiguration, storage: StorageConfiguration, service: ServiceConfiguration,
@@ -126,13 +128,30 @@ public struct RoomsConfiguration: Sendable, Hashable {
     }
 }
 
-/// The `[http]` table: the small HTTP listener (`/health`).
+/// The `[weblogs]` table: public room logs on the `[http]` listener.
+public struct WebLogsConfiguration: Sendable, Hashable {
+    /// Which rooms may publish, what new rooms start with, and the readers' address.
+    public var policy = WebLogsPolicy(isEnabled: true)
+    /// Searches one client address may start per minute (0 = no limit).
+    public var searchesPerMinute = 30
+    /// Bytes of rendered pages kept in memory.
+    public var cacheBytes = 64 << 20
+    /// What the pages' links start with: `base_url` when set (behind a reverse proxy), else "/logs".
+    public var linkBase = "/logs"
+
+    public init() {}
+}
+
+/// The `[http]` table: the HTTP listener (`/health`, `/metrics`, `/logs/`).
 public struct HTTPConfiguration: Sendable, Hashable {
     public var host: String
     public var port: Int
+    /// Connections open at once; more are closed as they arrive (`max_connections`).
+    public var maxConnections: Int
 
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, maxConnections: Int = 512) {
         self.host = host
         self.port = port
+        self.maxConnections = maxConnections
     }
 }

@@ -2,10 +2,11 @@ import Alerts
 import Component
 import Foundation
 import Inbox
-import Instrumentation
+import ParleyMetrics
 import Logging
 import NIOPosix
 import Storage
+import WebLogs
 import XMPPCore
 
 /// The one place where Parley is assembled from its parts: read this to see the whole architecture.
@@ -68,7 +69,8 @@ public struct ParleyService: Sendable {
         }
         let rooms = RoomHost(
             domain: domain, store: store, alerts: alerts, limits: configuration.limits,
-            serviceAdmins: configuration.service.admins, creation: configuration.rooms, metrics: metrics, logger: logger)
+            serviceAdmins: configuration.service.admins, creation: configuration.rooms, webLogs: configuration.webLogs.policy,
+            metrics: metrics, logger: logger)
         await rooms.recoverOccupants()
         // Full-text searches on read connections of their own, answered when done.
         let (lateAnswers, lateContinuation) = AsyncStream.makeStream(of: [Outbound].self)
@@ -127,8 +129,26 @@ public struct ParleyService: Sendable {
                 }
             }
             if let http = configuration.http {
+                var webLogs: WebLogSite? = nil
+                if configuration.webLogs.policy.isEnabled {
+                    // Read connections of their own: readers of the web never queue behind MAM searches.
+                    let readers: ArchiveReaders
+                    do {
+                        readers = try ArchiveReaders(
+                            path: configuration.storage.databasePath, count: 2,
+                            budget: Double(configuration.limits.queryMilliseconds) / 1000)
+                    } catch {
+                        throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath) (web read connection): \(error)")
+                    }
+                    webLogs = WebLogSite(
+                        settings: .init(
+                            service: domain, policy: configuration.webLogs.policy, linkBase: configuration.webLogs.linkBase,
+                            searchesPerMinute: configuration.webLogs.searchesPerMinute, cacheBytes: configuration.webLogs.cacheBytes),
+                        published: store.published, readers: readers,
+                        occupants: { room in await rooms.occupantCount(room) })
+                }
                 let listener = HTTPListener(
-                    host: http.host, port: http.port,
+                    host: http.host, port: http.port, maximumConnections: http.maxConnections,
                     health: {
                         let databaseAnswers: Bool
                         do { try await store.ping(); databaseAnswers = true } catch { databaseAnswers = false }
@@ -147,6 +167,7 @@ public struct ParleyService: Sendable {
                         }
                         return exporter.render()
                     },
+                    webLogs: webLogs,
                     logger: logger)
                 group.addTask { try await listener.run() }
             }

@@ -1,5 +1,5 @@
 import CoreMetrics
-import Instrumentation
+import ParleyMetrics
 import Prometheus
 
 /// The metrics factory of `parley run`: swift-metrics handles backed by a

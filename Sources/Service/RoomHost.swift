@@ -1,7 +1,7 @@
 import Alerts
 import Component
 import Foundation
-import Instrumentation
+import ParleyMetrics
 import Logging
 import MUC
 import Storage
@@ -21,6 +21,8 @@ public actor RoomHost {
     /// Owners of every room (`[service] admins`), and who may create rooms (`[rooms]`).
     private let serviceAdmins: Set<JID>
     private let creation: RoomsConfiguration
+    /// Whether rooms may publish web logs, and where (`[weblogs]`).
+    private let webLogs: WebLogsPolicy
     private let metrics: ServiceMetrics
     /// Expensive reads per user, across the service (Router uses it too).
     public nonisolated let queries: QueryRateLimiter
@@ -40,9 +42,10 @@ public actor RoomHost {
 
     public init(
         domain: JID, store: any RoomStore, alerts: AlertService? = nil, limits: RoomLimits = RoomLimits(),
-        serviceAdmins: Set<JID> = [], creation: RoomsConfiguration? = nil, metrics: ServiceMetrics = .none,
-        logger: Logger
+        serviceAdmins: Set<JID> = [], creation: RoomsConfiguration? = nil, webLogs: WebLogsPolicy = WebLogsPolicy(),
+        metrics: ServiceMetrics = .none, logger: Logger
     ) {
+        self.webLogs = webLogs
         self.metrics = metrics
         self.queries = QueryRateLimiter(limits: limits)
         self.domain = domain
@@ -208,8 +211,10 @@ public actor RoomHost {
                 if let refused = try await creationRefusal(by: presence.from.bare, now: now) {
                     return Processed(outbound: refusal(stanza, refused).map(Outbound.stanza))
                 }
+                var configuration = RoomConfiguration()
+                configuration.webLogs = webLogs.allows(roomJID) && webLogs.defaultForNewRooms
                 room = Room(
-                    jid: roomJID, affiliations: [presence.from.bare: .owner], isLocked: true,
+                    jid: roomJID, configuration: configuration, affiliations: [presence.from.bare: .owner], isLocked: true,
                     occupantIDSalt: randomToken(bytes: 16))
                 createdAt[roomJID] = now
                 logger.info("room \(roomJID) created by \(presence.from.bare)")
@@ -271,7 +276,7 @@ public actor RoomHost {
         RoomContext(
             now: now, makeStanzaID: { [self] in self.randomTokenNonisolated() },
             makeOccupantID: { salt, jid in String(Digest.sha256Hex(salt + jid.description).prefix(32)) },
-            serviceAdmins: serviceAdmins, limits: limits)
+            serviceAdmins: serviceAdmins, limits: limits, webLogs: webLogs)
     }
 
     /// Alerts for newly archived messages, to the subscribers the room lets read them now.

@@ -1,7 +1,7 @@
 import Alerts
 import Component
 import Inbox
-import Instrumentation
+import ParleyMetrics
 import Logging
 import MUC
 import Storage

@@ -37,6 +37,18 @@ public final class ArchiveReadConnection: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Runs `body` on this connection's thread, within the budget.
+    func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws(StorageError) -> T) async throws(StorageError) -> T {
+        let result: Result<T, StorageError> = await worker.run { [self] in
+            do throws(StorageError) {
+                return .success(try database.withTimeBudget(budget) { () throws(StorageError) in try body(database) })
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
     /// Whether an error is the budget running out.
     public static func isTimeout(_ error: ArchiveQueryError) -> Bool {
         if case .storage(let storage) = error { return storage.code == SQLITE_INTERRUPT }
@@ -87,8 +99,11 @@ public struct ArchiveReaders: Sendable {
     }
 
     public func query(_ room: JID, _ query: ArchiveQuery) async throws(ArchiveQueryError) -> ArchivePage {
-        try await connections[next.increment() % connections.count].query(room, query)
+        try await connection.query(room, query)
     }
+
+    /// The next connection in turn.
+    public var connection: ArchiveReadConnection { connections[next.increment() % connections.count] }
 
     private final class Counter: @unchecked Sendable {
         private let lock = NSLock()

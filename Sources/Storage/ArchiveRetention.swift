@@ -44,7 +44,10 @@ extension SQLiteRoomStore {
             try database.statement(
                 "DELETE FROM mentions WHERE room = ?1 AND seq < coalesce((SELECT min(seq) FROM archive WHERE room = ?1), 1 << 62)"
             ).bind(.text(room.description)).run()
+            published.edited(room)
         }
+        try database.statement("DELETE FROM room_subjects WHERE room = ? AND time < ?")
+            .bind(.text(room.description), .real(cutoff)).run()
         return deleted
     }
 

@@ -6,6 +6,8 @@ import XMPPCore
 /// Rooms and their archive in one SQLite database, owned by this actor.
 public actor SQLiteRoomStore: RoomStore {
     let database: SQLiteDatabase
+    /// The rooms whose archive is on the web, kept in step with every commit.
+    public nonisolated let published = PublishedRooms()
 
     /// `migrating: false` is for command-line tools beside the running service, which
     /// owns the schema: they refuse a database whose schema is not this binary's.
@@ -16,6 +18,7 @@ public actor SQLiteRoomStore: RoomStore {
         } else {
             try Schema.requireCurrent(database)
         }
+        try Self.loadPublishedRooms(database, into: published)
     }
 
     // MARK: - Rooms
@@ -94,6 +97,13 @@ public actor SQLiteRoomStore: RoomStore {
                     record.registeredNicks[user].map { .text($0) } ?? .null
                 ).run()
             }
+            if let subject = record.subject {
+                // The same subject is saved with every change of the room: its time keys it once.
+                try database.statement("INSERT OR IGNORE INTO room_subjects (room, time, nick, text) VALUES (?, ?, ?, ?)")
+                    .bind(.text(record.jid.description), .real(subject.date), subject.nick.map { .text($0) } ?? .null,
+                          .text(subject.text))
+                    .run()
+            }
             try database.statement("DELETE FROM room_subscriptions WHERE room = ?").bind(.text(record.jid.description)).run()
             for (user, subscriber) in record.subscribers {
                 try database.statement("INSERT INTO room_subscriptions (room, subscriber, nick, nodes) VALUES (?, ?, ?, ?)")
@@ -102,10 +112,12 @@ public actor SQLiteRoomStore: RoomStore {
                     .run()
             }
         }
+        published.saved(record)
     }
 
     public func deleteRoom(_ jid: JID) throws(StorageError) {
         try database.statement("DELETE FROM rooms WHERE jid = ?").bind(.text(jid.description)).run()
+        published.removed(jid)
     }
 
     public func roomsOwned(by user: JID) throws(StorageError) -> Int {
@@ -136,13 +148,14 @@ public actor SQLiteRoomStore: RoomStore {
                 try database.statement("INSERT OR REPLACE INTO ended_rooms (archive_key, jid, ended) VALUES (?, ?, ?)")
                     .bind(key, room, .real(time)).run()
             }
-            for table in ["read_positions", "room_activity", "mentions"] {
+            for table in ["read_positions", "room_activity", "mentions", "room_subjects"] {
                 try database.statement("DELETE FROM \(table) WHERE room = ?").bind(room).run()
             }
             try database.statement("DELETE FROM occupant_sessions WHERE room = ?").bind(room).run()
             // Affiliations and followers go with the room (ON DELETE CASCADE).
             try database.statement("DELETE FROM rooms WHERE jid = ?").bind(room).run()
         }
+        published.removed(jid)
     }
 
     /// At start-up no room is in memory, so an archive (or read positions, mentions,
@@ -218,6 +231,7 @@ public actor SQLiteRoomStore: RoomStore {
                 }
             }
         }
+        for message in messages { published.appended(message.room, at: message.timestamp) }
     }
 
     public func markRead(_ room: JID, user: JID, upTo id: String?) throws(StorageError) -> Bool {
@@ -262,6 +276,7 @@ public actor SQLiteRoomStore: RoomStore {
             .real(retraction.timestamp), retraction.reason.map { .text($0) } ?? .null,
             .text(room.description), .text(retraction.stanzaID)
         ).run()
+        published.edited(room)
         return true
     }
 

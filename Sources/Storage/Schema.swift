@@ -174,6 +174,17 @@ enum Schema {
             PRIMARY KEY (room, session)
         ) WITHOUT ROWID;
         """,
+        // 13: every subject a room had and when, for the web logs' day pages (the
+        // archive keeps messages with a body; a subject change has none).
+        """
+        CREATE TABLE room_subjects (
+            room TEXT NOT NULL,
+            time REAL NOT NULL,
+            nick TEXT,
+            text TEXT NOT NULL,
+            PRIMARY KEY (room, time)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// For tools that read beside the service: the schema must be the one this binary knows.

@@ -1,5 +1,5 @@
 import Foundation
-import Instrumentation
+import ParleyMetrics
 import Testing
 import XMLStream
 import XMPPCore
