@@ -102,6 +102,7 @@ let package = Package(
         .testTarget(name: "MUCTests", dependencies: ["MUC", "XMPPCore", "XMLStream"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"]),
         .testTarget(name: "AlertsTests", dependencies: ["Alerts", "XMPPCore"]),
+        .testTarget(name: "WebLogsTests", dependencies: ["WebLogs", "Storage", "MUC", "XMPPCore", "XMLStream"]),
         .testTarget(
             name: "ComponentTests",
             dependencies: [

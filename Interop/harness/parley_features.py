@@ -567,3 +567,21 @@ async def run_parley(*arguments: str, timeout: float = 20.0) -> CommandResult:
 
 def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+# -- moderation (XEP-0425) -----------------------------------------------------------------------------------
+
+def moderate_request(stanza_id: str, reason: str | None = "spam") -> ET.Element:
+    """<moderate id=…><retract/><reason/></moderate> (XEP-0425 v1) for an IQ set to the room."""
+    moderate = ET.Element(f"{{{NS_MODERATE_1}}}moderate", id=stanza_id)
+    ET.SubElement(moderate, f"{{{NS_RETRACT_1}}}retract")
+    if reason is not None:
+        ET.SubElement(moderate, f"{{{NS_MODERATE_1}}}reason").text = reason
+    return moderate
+
+
+def is_retraction(stanza, room: str, stanza_id: str) -> bool:
+    """Whether `stanza` is the room's notice that it retracted `stanza_id`."""
+    element = xml_of(stanza)
+    retract = element.find(f"{{{NS_RETRACT_1}}}retract")
+    return sender(stanza) == room and retract is not None and retract.get("id") == stanza_id

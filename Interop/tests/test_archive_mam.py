@@ -21,8 +21,8 @@ from harness.muc import (NS_CLIENT, NS_DATA, assert_error, assert_result, bare, 
                          sender, set_affiliation, xml_of, xmpp_datetime)
 from harness.parley_features import (FULLTEXT_FIELD, NS_DELAY, NS_FORWARD, NS_MAM, NS_MAM_EXTENDED,
                                      NS_MODERATE_0, NS_MODERATE_1, NS_RETRACT_0, NS_RETRACT_1, NS_RSM,
-                                     json_lines, mam_all, mam_query, new_room, parley_bin, rsm_set, run_parley,
-                                     stanza_id_of)
+                                     is_retraction, json_lines, mam_all, mam_query, moderate_request, new_room,
+                                     parley_bin, rsm_set, run_parley, stanza_id_of)
 from harness.xmpp import Client
 
 NS_ARCHIVE_EXPORT = "urn:parley:archive:0"
@@ -420,20 +420,6 @@ async def test_room_without_logging_is_service_unavailable(alice, bob, service):
 
 
 # -- moderation (XEP-0425) -----------------------------------------------------------------------------------
-
-def moderate_request(stanza_id: str, reason: str | None = "spam") -> ET.Element:
-    moderate = ET.Element(f"{{{NS_MODERATE_1}}}moderate", id=stanza_id)
-    ET.SubElement(moderate, f"{{{NS_RETRACT_1}}}retract")
-    if reason is not None:
-        ET.SubElement(moderate, f"{{{NS_MODERATE_1}}}reason").text = reason
-    return moderate
-
-
-def is_retraction(stanza, room: str, stanza_id: str) -> bool:
-    element = xml_of(stanza)
-    retract = element.find(f"{{{NS_RETRACT_1}}}retract")
-    return sender(stanza) == room and retract is not None and retract.get("id") == stanza_id
-
 
 async def test_moderator_retracts_a_message_for_everyone_and_in_the_archive(alice, bob, carol, service):
     room = new_room(service, "mammod")

@@ -35,14 +35,13 @@ struct HTTPListener: Sendable {
             Self.response(status: 200, type: "text/plain; version=0.0.4; charset=utf-8", body: ByteBuffer(string: await metrics()))
         }
         if let webLogs {
-            let toIndex: @Sendable (Request, ClientRequestContext) async throws -> Response = { _, _ in
-                var response = Self.response(status: 301, type: "text/plain; charset=utf-8", body: ByteBuffer(string: "/logs/\n"))
-                response.headers[.location] = "/logs/"
-                return response
-            }
-            router.get("/", use: toIndex)
-            router.get("/logs", use: toIndex)
             let serve: @Sendable (Request, ClientRequestContext) async throws -> Response = { request, context in
+                // The router does not tell "/logs" from "/logs/": the index lives at the latter.
+                guard request.uri.path.hasPrefix("/logs/") else {
+                    var response = Self.response(status: 301, type: "text/plain; charset=utf-8", body: ByteBuffer(string: "/logs/\n"))
+                    response.headers[.location] = "/logs/"
+                    return response
+                }
                 let path = request.uri.path.dropFirst("/logs".count)
                 let answer = await webLogs.respond(to: WebRequest(
                     path: path, query: WebRequest.parseQuery(request.uri.query ?? ""),
@@ -55,6 +54,9 @@ struct HTTPListener: Sendable {
                 if request.method == .head { response.body = ResponseBody() }
                 return response
             }
+            router.get("/", use: serve)
+            router.get("/logs", use: serve)
+            router.head("/logs", use: serve)
             router.get("/logs/**", use: serve)
             router.head("/logs/**", use: serve)
         }
@@ -67,8 +69,16 @@ struct HTTPListener: Sendable {
             onServerRunning: { [logger, host, port] _ in
                 logger.info("HTTP listener on \(host):\(port) (/health, /metrics\(webLogs == nil ? "" : ", /logs/"))")
             },
-            logger: logger)
+            logger: Self.quieter(logger))
         try await application.run()
+    }
+
+    /// Hummingbird's own log: its per-request lines and the cancellation it reports as an
+    /// error when the service stops are noise next to Parley's log.
+    static func quieter(_ logger: Logger) -> Logger {
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .critical)
+        return quiet
     }
 
     static func response(status: Int, type: String?, body: ByteBuffer, cacheControl: String? = "no-store") -> Response {

@@ -32,9 +32,12 @@ public enum HTML {
             var end = rest[start...].firstIndex(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "\"" }) ?? rest.endIndex
             // Punctuation that ends a sentence is not part of the address.
             while end > start, let last = rest[..<end].last, ".,;:!?)]}'".contains(last) {
-                let withoutLast = rest.index(before: end)
-                if last == ")" && rest[start..<withoutLast].contains("(") { break }
-                end = withoutLast
+                // A closing parenthesis stays when the address opened one (a wiki title).
+                if last == ")" {
+                    let url = rest[start..<end]
+                    if url.filter({ $0 == "(" }).count >= url.filter({ $0 == ")" }).count { break }
+                }
+                end = rest.index(before: end)
             }
             let url = rest[start..<end]
             if url.count > "https://".count {

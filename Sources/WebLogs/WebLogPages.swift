@@ -145,8 +145,8 @@ public struct WebLogPages: Sendable {
         case .action:
             html += "<span class=\"body\">* \(nick) \(HTML.linkified(entry.text))</span>"
         case .subject:
-            let who = entry.nick.isEmpty ? "The subject" : "\(nick) changed the subject"
-            html += "<span class=\"body\">\(who) is now: \(HTML.linkified(entry.text))</span>"
+            let who = entry.nick.isEmpty ? "The subject is now" : "\(nick) changed the subject to"
+            html += "<span class=\"body\">\(who): \(HTML.linkified(entry.text))</span>"
         case .removed:
             let reason = entry.text.isEmpty ? "" : ": " + HTML.escape(entry.text)
             html += "<span class=\"body\">message removed by a moderator\(reason)</span>"

@@ -50,7 +50,8 @@ public enum WebLogPath: Sendable, Hashable {
     /// A room segment: percent-decoded, and a localpart the JID rules accept (so no
     /// "..", no "/", nothing that is not a room of this service).
     static func room(_ segment: Substring, service: JID) -> JID? {
-        guard let localpart = decoded(segment), !localpart.isEmpty, localpart.utf8.count <= 1023,
+        guard let localpart = decoded(segment), !localpart.isEmpty, localpart != ".", localpart != "..",
+              localpart.utf8.count <= 1023,
               !localpart.contains("@"), !localpart.contains("/"),
               let jid = try? JID("\(localpart)@\(service.domainpart)"), jid.localpart == localpart
         else { return nil }

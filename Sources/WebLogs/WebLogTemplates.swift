@@ -68,7 +68,8 @@ enum WebLogTemplates {
 
     static let day = """
         {{> head}}
-        <h1>{{room.name}} <small>{{date}}</small></h1>
+        <h1>{{room.name}}</h1>
+        <p class="date"><strong>{{date}}</strong></p>
         <nav class="days">{{#previous}}<a rel="prev" href="{{href}}">← {{text}}</a>{{/previous}}
         <a href="{{base}}/{{room.path}}/">Calendar</a>
         {{#next}}<a rel="next" href="{{href}}">{{text}} →</a>{{/next}}
@@ -119,7 +120,7 @@ enum WebLogTemplates {
         header, footer { color: var(--muted); padding: .75rem 0; }
         footer { border-top: 1px solid var(--line); margin-top: 2rem; font-size: .875rem; }
         h1 small, h2 small { color: var(--muted); font-weight: normal; font-size: .6em; }
-        .description, .subject, .facts { margin: .25rem 0; }
+        .description, .subject, .facts, .date { margin: .25rem 0; }
         .facts, .notice { color: var(--muted); }
         .room { border-bottom: 1px solid var(--line); padding: .5rem 0; }
         .days { display: flex; flex-wrap: wrap; gap: 1rem; margin: .5rem 0; }

@@ -10,6 +10,7 @@ struct RoomDriver {
     var nextID = 0
     var archive: [ArchivedMessage] = []
     var limits = RoomLimits()
+    var webLogs = WebLogsPolicy(isEnabled: true, baseURL: "https://chat.example.org/logs")
 
     static let roomJID = try! JID("lobby@rooms.localhost")
 
@@ -36,7 +37,7 @@ struct RoomDriver {
                 return "sid-\(counter)"
             },
             makeOccupantID: { salt, jid in "oid-\(salt)-\(jid)" },
-            limits: limits)
+            limits: limits, webLogs: webLogs)
     }
 
     /// Sends one stanza (XML text in jabber:client, `xmlns` added) and returns the effects.
