@@ -94,6 +94,10 @@ let package = Package(
             name: "archive-bench", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"],
             path: "Benchmarks/ArchiveBenchmark"),
         .executableTarget(
+            name: "weblogs-bench",
+            dependencies: ["WebLogs", "Storage", "MUC", "XMPPCore", "XMLStream", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/WebLogsBenchmark"),
+        .executableTarget(
             name: "durability-bench", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"],
             path: "Benchmarks/DurabilityBenchmark"),
 

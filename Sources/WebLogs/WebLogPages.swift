@@ -94,7 +94,7 @@ public struct WebLogPages: Sendable {
         }
         let date = UTCDate(day)
         var extra: [String: Any] = [
-            "date": date.longText, "entries": entries.map(line),
+            "date": date.longText, "entries": !entries.isEmpty, "log": lines(entries),
             "lines": "\(base)/\(path)/\(date.text).jsonl",
         ]
         extra["previous"] = link(previous)
@@ -132,26 +132,49 @@ public struct WebLogPages: Sendable {
         render("problem", page(title: heading, room: nil, extra: ["heading": heading, "message": message]))
     }
 
-    /// One line of a day: the permalink anchor is the stanza-id.
-    func line(_ entry: WebLogEntry) -> String {
-        let id = HTML.escape(entry.id)
-        let clock = UTCDate.clock(entry.time)
-        let nick = HTML.escape(entry.nick)
-        var html = "<li id=\"\(id)\" class=\"\(entry.kind.rawValue)\"><a class=\"time\" href=\"#\(id)\">"
-            + "<time datetime=\"\(clock.iso)\">\(clock.hourMinute)</time></a> "
-        switch entry.kind {
-        case .message:
-            html += "<span class=\"nick\">\(nick)</span> <span class=\"body\">\(HTML.linkified(entry.text))</span>"
-        case .action:
-            html += "<span class=\"body\">* \(nick) \(HTML.linkified(entry.text))</span>"
-        case .subject:
-            let who = entry.nick.isEmpty ? "The subject is now" : "\(nick) changed the subject to"
-            html += "<span class=\"body\">\(who): \(HTML.linkified(entry.text))</span>"
-        case .removed:
-            let reason = entry.text.isEmpty ? "" : ": " + HTML.escape(entry.text)
-            html += "<span class=\"body\">message removed by a moderator\(reason)</span>"
+    /// The lines of a day, as one piece of HTML: the permalink anchor is the stanza-id.
+    func lines(_ entries: [WebLogEntry]) -> String {
+        var html = HTML(capacity: entries.count * 320)
+        for entry in entries {
+            html.markup("<li id=\"")
+            html.escaped(entry.id)
+            html.markup("\" class=\"")
+            html.trusted(entry.kind.rawValue)
+            html.markup("\"><a class=\"time\" href=\"#")
+            html.escaped(entry.id)
+            html.markup("\"><time datetime=\"")
+            html.clock(entry.time, between: "\">")
+            html.markup("</time></a> ")
+            switch entry.kind {
+            case .message:
+                html.markup("<span class=\"nick\">")
+                html.escaped(entry.nick)
+                html.markup("</span> <span class=\"body\">")
+                html.linkified(entry.text)
+            case .action:
+                html.markup("<span class=\"body\">* ")
+                html.escaped(entry.nick)
+                html.markup(" ")
+                html.linkified(entry.text)
+            case .subject:
+                if entry.nick.isEmpty {
+                    html.markup("<span class=\"body\">The subject is now: ")
+                } else {
+                    html.markup("<span class=\"body\">")
+                    html.escaped(entry.nick)
+                    html.markup(" changed the subject to: ")
+                }
+                html.linkified(entry.text)
+            case .removed:
+                html.markup("<span class=\"body\">message removed by a moderator")
+                if !entry.text.isEmpty {
+                    html.markup(": ")
+                    html.escaped(entry.text)
+                }
+            }
+            html.markup("</span></li>\n")
         }
-        return html + "</li>"
+        return html.text
     }
 
     private func page(title: String, room: PublishedRoom?, extra: [String: Any]) -> [String: Any] {

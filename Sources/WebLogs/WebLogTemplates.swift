@@ -77,10 +77,7 @@ enum WebLogTemplates {
         {{> searchForm}}
         {{^entries}}<p>Nothing was said on this day.</p>{{/entries}}
         <ol class="log">
-        {{#entries}}
-        {{{.}}}
-        {{/entries}}
-        </ol>
+        {{{log}}}</ol>
         {{> foot}}
         """
 

@@ -74,6 +74,35 @@ struct ConfigurationLoaderTests {
         #expect(error(Self.valid.replacingOccurrences(of: "[storage]\n", with: "storage = 1\n[x]\n"))?.key == "storage")
     }
 
+    @Test("[weblogs]: defaults, every key, and errors that name the key")
+    func webLogs() throws {
+        let http = Self.valid + "\n[http]\nlisten = \"127.0.0.1:5281\"\n"
+        let plain = try parse(http)
+        #expect(plain.webLogs.policy.isEnabled && !plain.webLogs.policy.defaultForNewRooms)
+        #expect(plain.webLogs.policy.baseURL == "http://127.0.0.1:5281/logs" && plain.webLogs.linkBase == "/logs")
+        #expect(plain.http?.maxConnections == 512)
+        #expect(try parse(Self.valid).webLogs.policy.isEnabled == false, "no [http]: no web logs")
+        let full = try parse(http + """
+            max_connections = 64
+            [weblogs]
+            default = true
+            base_url = "https://chat.example.org/logs/"
+            hidden_rooms = ["secret@rooms.example.org"]
+            searches_per_minute = 5
+            cache_megabytes = 8
+            """)
+        #expect(full.http?.maxConnections == 64 && full.webLogs.policy.defaultForNewRooms)
+        #expect(full.webLogs.linkBase == "https://chat.example.org/logs")
+        #expect(full.webLogs.policy.hiddenRooms == [try JID("secret@rooms.example.org")])
+        #expect(full.webLogs.searchesPerMinute == 5 && full.webLogs.cacheBytes == 8 << 20)
+        #expect(error(Self.valid + "\n[weblogs]\ndefault = true\n")?.key == "weblogs.enabled")
+        #expect(try parse(Self.valid + "\n[weblogs]\nenabled = false\n").webLogs.policy.isEnabled == false)
+        #expect(error(http + "[weblogs]\nbase_url = \"ftp://x/logs\"\n")?.key == "weblogs.base_url")
+        #expect(error(http + "[weblogs]\nhidden_rooms = [\"rooms.example.org\"]\n")?.key == "weblogs.hidden_rooms")
+        #expect(error(http + "[weblogs]\nsearches = 1\n")?.key == "weblogs.searches")
+        #expect(error(http + "max_connections = 0\n")?.key == "http.max_connections")
+    }
+
     @Test("an unknown key is an error, at any level")
     func unknownKey() {
         #expect(error(Self.valid + "\nextra = 1\n")?.key == "storage.extra")
