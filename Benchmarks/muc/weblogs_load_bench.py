@@ -7,18 +7,22 @@ how much that slows the fan-out of a busy room, through one private Prosody with
   rooms    a busy room with K receivers and one sender; the sender keeps W messages in
            flight, every receiver gets every message.
   phases   1. fan-out alone: M messages, deliveries/s = K × M / time to the last copy;
-           2. wrk alone on one past day page (-t THREADS -c CONNECTIONS, D seconds);
-           3. fan-out again while wrk runs on the same page;
-           4. fan-out alone again (the better of 1 and 4 is the baseline).
-Prints requests/s of both wrk runs and the fan-out of every phase with the drop (target:
+           2. wrk alone on one past day page, as fast as it goes (-t THREADS -c CONNECTIONS,
+              D seconds): the listener's capacity;
+           3. fan-out while wrk asks for the page at --rate requests/s (each connection
+              waits between requests: wrk's `delay()` hook; plain wrk has no rate option);
+           4. fan-out while wrk goes as fast as it can;
+           5. fan-out alone again (the better of 1 and 5 is the baseline).
+Prints requests/s of every wrk run and the fan-out of every phase with its drop (target:
 ≥ 2,000 requests/s with the fan-out dropping < 10 %, issue "Read the archive in a browser").
-Asserts nothing about speed.
+On 2 cores wrk itself takes CPU from Prosody and Parley. Asserts nothing about speed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import re
 import shutil
 import subprocess
@@ -31,6 +35,7 @@ sys.path.insert(0, str(HERE))
 from isolation_bench import join_only  # noqa: E402
 from mam_bench import (BenchFailed, enter_room, login, REPO, Stack, StackSettings, PASSWORD,  # noqa: E402
                        HarnessError, ClientError, BENCH_LIMITS, machine_facts, wait_for_component)
+from bench import cpu_seconds  # noqa: E402
 
 PARLEY_DOMAIN = "rooms.localhost"
 WRK_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
@@ -86,9 +91,22 @@ async def fan_out(sender, receivers, room: str, count: int, window: int, tag: st
     return len(receivers) * count / elapsed
 
 
-def wrk(url: str, threads: int, connections: int, seconds: int) -> subprocess.Popen:
-    return subprocess.Popen(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+PACE_MS = 5
+
+
+def wrk(url: str, threads: int, connections: int, seconds: int, script: Path | None = None) -> subprocess.Popen:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script is not None:
+        command += ["-s", str(script)]
+    return subprocess.Popen(command + [url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def paced(args, run_dir: Path) -> tuple[int, Path]:
+    """Connections and a script that make wrk ask about --rate requests/s: each connection
+    waits PACE_MS between requests (plus about 1.5 ms for the request itself)."""
+    script = run_dir / "pace.lua"
+    script.write_text(f"function delay()\n  return {PACE_MS}\nend\n")
+    return max(1, math.ceil(args.rate * (PACE_MS + 1.5) / 1000)), script
 
 
 def wrk_result(process: subprocess.Popen) -> tuple[float, str]:
@@ -102,6 +120,19 @@ def wrk_result(process: subprocess.Popen) -> tuple[float, str]:
     return float(rate.group(1)), (f"latency avg {latency.group(1)}, max {latency.group(3)}" if latency else "")
 
 
+CPU: dict[str, list[tuple[float, float]]] = {}
+
+
+async def phase(args, key: str, pids: dict[str, int], sender, receivers, room: str, tag: str) -> float:
+    """One fan-out phase; also the share of a core Parley and Prosody used during it."""
+    before = {name: cpu_seconds(pid) or 0.0 for name, pid in pids.items()}
+    start = time.perf_counter()
+    rate = await fan_out(sender, receivers, room, args.messages, args.window, tag)
+    wall = time.perf_counter() - start
+    CPU.setdefault(key, []).append(tuple(((cpu_seconds(pid) or 0.0) - before[name]) / wall for name, pid in pids.items()))
+    return rate
+
+
 async def measure(args, url: str) -> dict:
     users = [f"u{index:04d}" for index in range(args.receivers + 1)]
     clients = [await login(user, args.c2s_port) for user in users]
@@ -111,13 +142,19 @@ async def measure(args, url: str) -> dict:
     for index, receiver in enumerate(receivers):
         await join_only(receiver, room, f"R{index}")
     await fan_out(sender, receivers, room, 200, args.window, "warm")
-    result = {"alone": await fan_out(sender, receivers, room, args.messages, args.window, "alone")}
-    result["wrk_alone"] = wrk_result(wrk(url, args.threads, args.connections, args.seconds))
-    loaded = wrk(url, args.threads, args.connections, args.seconds)
-    await asyncio.sleep(1.0)
-    result["loaded"] = await fan_out(sender, receivers, room, args.messages, args.window, "loaded")
-    result["wrk_loaded"] = wrk_result(loaded)
-    result["again"] = await fan_out(sender, receivers, room, args.messages, args.window, "again")
+    result: dict[str, list] = {key: [] for key in ("alone", "paced", "loaded", "wrk_alone", "wrk_paced", "wrk_loaded")}
+    connections, script = paced(args, args.run_dir)
+    pids = args.pids
+    # Rounds alternate the phases, so that the machine's drift falls on all of them alike.
+    for round_ in range(args.rounds):
+        result["alone"].append(await phase(args, "alone", pids, sender, receivers, room, f"alone{round_}x"))
+        for key, load in (("paced", wrk(url, args.threads, connections, args.seconds, script)),
+                          ("loaded", wrk(url, args.threads, args.connections, args.seconds))):
+            await asyncio.sleep(1.0)
+            result[key].append(await phase(args, key, pids, sender, receivers, room, f"{key}{round_}x"))
+            result["wrk_" + key].append(wrk_result(load))
+    result["alone"].append(await phase(args, "alone", pids, sender, receivers, room, "alonelast"))
+    result["wrk_alone"].append(wrk_result(wrk(url, args.threads, args.connections, args.seconds)))
     return result
 
 
@@ -132,7 +169,9 @@ def main(argv=None) -> int:
     p.add_argument("--window", type=int, default=20, help="W: messages in flight")
     p.add_argument("--threads", type=int, default=1, help="wrk threads")
     p.add_argument("--connections", type=int, default=16, help="wrk connections")
-    p.add_argument("--seconds", type=int, default=15, help="wrk duration")
+    p.add_argument("--seconds", type=int, default=8, help="wrk duration (covers one fan-out phase)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rate", type=int, default=2000, help="requests/s of the paced wrk run")
     p.add_argument("--day", default="2024-10-05", help="the day page wrk asks for")
     p.add_argument("--c2s-port", type=int, default=35262)
     p.add_argument("--component-port", type=int, default=35387)
@@ -170,6 +209,8 @@ def main(argv=None) -> int:
         probe = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", url],
                                capture_output=True, text=True, timeout=10)
         print(f"day page {url}: {probe.stdout}", flush=True)
+        args.run_dir = run_dir
+        args.pids = {"parley": stack.parley.process.pid, "prosody": stack.prosody.process.pid}
         result = asyncio.run(measure(args, url))
     except (BenchFailed, HarnessError, ClientError, subprocess.CalledProcessError) as error:
         print(f"\nFAILED: {error}", file=sys.stderr)
@@ -177,16 +218,26 @@ def main(argv=None) -> int:
         return 4
     finally:
         stack.down()
-    alone = max(result["alone"], result["again"])
-    print(f"\nfan-out to K={args.receivers}, M={args.messages} messages, W={args.window} in flight (deliveries/s):")
-    for label, key in (("alone (first)", "alone"), ("while wrk reads day pages", "loaded"), ("alone (again)", "again")):
-        print(f"  {label:<32} {result[key]:10.0f}")
-    print(f"  drop while loaded: {(1 - result['loaded'] / alone) * 100:.1f} %  (target < 10 %)")
-    print(f"day pages (wrk -t{args.threads} -c{args.connections} -d{args.seconds}s):")
-    for label, key in (("alone", "wrk_alone"), ("during the fan-out", "wrk_loaded")):
-        rate, latency = result[key]
-        print(f"  {label:<32} {rate:10.0f} requests/s   {latency}")
-    print("  target: ≥ 2,000 requests/s")
+    def median(values):
+        ordered = sorted(values)
+        return ordered[len(ordered) // 2]
+
+    alone = median(result["alone"])
+    print(f"\nfan-out to K={args.receivers}, M={args.messages} messages, W={args.window} in flight, "
+          f"{args.rounds} rounds (deliveries/s, median and all):")
+    for label, key in (("alone", "alone"), (f"while wrk asks ~{args.rate}/s", "paced"), ("while wrk goes flat out", "loaded")):
+        drop = "" if key == "alone" else f"   drop {(1 - median(result[key]) / alone) * 100:5.1f} %"
+        runs = " ".join(f"{value:.0f}" for value in result[key])
+        shares = CPU[key][len(CPU[key]) // 2]
+        cpu = ", ".join(f"{name} {share * 100:.0f} %" for name, share in zip(args.pids, shares))
+        print(f"  {label:<28} {median(result[key]):8.0f}{drop:<16}   ({runs})   CPU: {cpu}")
+    print("  target: drop < 10 % while serving ≥ 2,000 day pages/s")
+    print(f"day pages {url} (wrk -t{args.threads}, median of the runs):")
+    for label, key in ((f"flat out, -c{args.connections}, alone", "wrk_alone"),
+                       (f"paced, -c{paced(args, args.run_dir)[0]}, during the fan-out", "wrk_paced"),
+                       (f"flat out, -c{args.connections}, during the fan-out", "wrk_loaded")):
+        rates = [rate for rate, _ in result[key]]
+        print(f"  {label:<40} {median(rates):10.0f} requests/s   ({' '.join(f'{r:.0f}' for r in rates)})")
     return 0
 
 

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOPosix
 import WebLogs
 
 /// The HTTP listener of `[http] listen`, on Hummingbird: `/health` for monitors and load
@@ -61,16 +62,36 @@ struct HTTPListener: Sendable {
             router.head("/logs/**", use: serve)
         }
         let open = OpenConnections(limit: maximumConnections)
+        let group = Self.lowPriorityEventLoop()
         let application = Application(
             router: router,
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [ConnectionLimit(open: open)], idleTimeout: Self.idleTimeout)),
+                additionalChannelHandlers: [ConnectionGuard(open: open, idleTimeout: Self.idleTimeout)]
+                    + (webLogs.map { [CachedPageResponder(site: $0)] } ?? []))),
             configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 64, reuseAddress: true),
             onServerRunning: { [logger, host, port] _ in
                 logger.info("HTTP listener on \(host):\(port) (/health, /metrics\(webLogs == nil ? "" : ", /logs/"))")
             },
+            eventLoopGroupProvider: .shared(group),
             logger: Self.quieter(logger))
-        try await application.run()
+        do {
+            try await application.run()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try? await group.shutdownGracefully()
+    }
+
+    /// One event-loop thread at nice 10 for HTTP: when the machine is busy, the XMPP side
+    /// (Parley's rooms and the server beside it) goes first and the web waits.
+    static func lowPriorityEventLoop() -> MultiThreadedEventLoopGroup {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        group.next().execute {
+            // Linux keeps a nice value per thread: 0 is the calling thread.
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        }
+        return group
     }
 
     /// Hummingbird's own log: its per-request lines and the cancellation it reports as an
@@ -98,50 +119,5 @@ struct ClientRequestContext: RequestContext {
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         clientAddress = source.channel.remoteAddress?.ipAddress ?? ""
-    }
-}
-
-/// How many HTTP connections are open, at most `limit`.
-final class OpenConnections: @unchecked Sendable {
-    private let lock = NSLock()
-    private let limit: Int
-    private var count = 0
-
-    init(limit: Int) {
-        self.limit = limit
-    }
-
-    func enter() -> Bool {
-        lock.withLock {
-            guard count < limit else { return false }
-            count += 1
-            return true
-        }
-    }
-
-    func leave() {
-        lock.withLock { count -= 1 }
-    }
-}
-
-/// Closes a new connection at once when `OpenConnections` is full, so that holding many
-/// idle connections cannot shut monitors and readers out; counts the others until they close.
-final class ConnectionLimit: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
-    typealias InboundIn = NIOAny
-    private let open: OpenConnections
-    private var entered = false
-
-    init(open: OpenConnections) {
-        self.open = open
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        entered = open.enter()
-        if !entered { context.close(promise: nil) }
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        if entered { open.leave() }
-        entered = false
     }
 }

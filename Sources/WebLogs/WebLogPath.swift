@@ -13,6 +13,14 @@ public enum WebLogPath: Sendable, Hashable {
     case search(room: JID)
     case message(room: JID, id: String)
 
+    /// The room a path names, if any.
+    public var room: JID? {
+        switch self {
+        case .index, .stylesheet, .script: nil
+        case .calendar(let room), .day(let room, _), .dayLines(let room, _), .search(let room), .message(let room, _): room
+        }
+    }
+
     /// Parses the path after `/logs`; nil for anything else (answered 404).
     public init?(_ path: Substring, service: JID) {
         guard path.hasPrefix("/") else { return nil }

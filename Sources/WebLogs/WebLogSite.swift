@@ -91,7 +91,37 @@ public final class WebLogSite: Sendable {
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; "
         + "base-uri 'none'; frame-ancestors 'none'"
 
+    /// The answer when it needs no reading: a page in the cache that still holds, or the
+    /// stylesheet and script. Synchronous, so that the HTTP server can answer on its own
+    /// thread without handing the request to the tasks the rooms run on.
+    public func cachedResponse(to request: WebRequest) -> WebResponse? {
+        guard let path = WebLogPath(request.path, service: settings.service) else { return nil }
+        let key: String
+        switch path {
+        case .stylesheet: return staticFile(WebLogTemplates.stylesheet, type: "text/css; charset=utf-8", request)
+        case .script: return staticFile(WebLogTemplates.script, type: "text/javascript; charset=utf-8", request)
+        case .calendar(let jid): key = "c|" + jid.description
+        case .day(let jid, let day): key = "d|" + jid.description + "|\(day.number)"
+        case .dayLines(let jid, let day): key = "j|" + jid.description + "|\(day.number)"
+        case .index, .search, .message: return nil
+        }
+        guard let jid = path.room, let room = published.room(jid), settings.policy.allows(jid),
+              let page = cache.page(key, room: room)
+        else { return nil }
+        return deliver(page, path, in: room, request)
+    }
+
+    /// A rendered page as the answer: a day's download is an attachment named after room and day.
+    private func deliver(_ page: PageCache.Page, _ path: WebLogPath, in room: PublishedRoom, _ request: WebRequest) -> WebResponse {
+        var response = answer(page, request, cacheControl: "no-cache")
+        if case .dayLines(_, let day) = path, response.status == 200 {
+            response.headers.append(("Content-Disposition", "attachment; filename=\"\(pages.roomPath(room))-\(UTCDate(day).text).jsonl\""))
+        }
+        return response
+    }
+
     public func respond(to request: WebRequest) async -> WebResponse {
+        if let cached = cachedResponse(to: request) { return cached }
         guard let path = WebLogPath(request.path, service: settings.service) else { return notFound() }
         switch path {
         case .stylesheet:
@@ -121,7 +151,6 @@ public final class WebLogSite: Sendable {
         switch path {
         case .calendar:
             let current = PageCache.Validity.editsAndAppends(room.edits, room.appends)
-            if let cached = cache.page("c|" + key, room: room) { return answer(cached, request, cacheControl: "no-cache") }
             let days = try await readers.connection.webLogDays(room.jid)
             let rendered = page(pages.calendar(room, days: days), type: Self.html)
             cache.store(rendered, key: "c|" + key, validity: current)
@@ -130,7 +159,6 @@ public final class WebLogSite: Sendable {
             guard day <= today else { return notFound() }
             let lines: Bool = if case .dayLines = path { true } else { false }
             let cacheKey = (lines ? "j|" : "d|") + key + "|\(day.number)"
-            if let cached = cache.page(cacheKey, room: room) { return answer(cached, request, cacheControl: "no-cache") }
             let reader = readers.connection
             let entries = try await reader.webLogEntries(room.jid, on: day, limit: settings.maxDayEntries)
             let rendered: PageCache.Page
@@ -150,12 +178,7 @@ public final class WebLogSite: Sendable {
             let validity: PageCache.Validity = day < today && neighbours.next != nil
                 ? .edits(room.edits) : .editsAndAppends(room.edits, room.appends)
             cache.store(rendered, key: cacheKey, validity: validity)
-            var response = answer(rendered, request, cacheControl: "no-cache")
-            if lines {
-                response.headers.append(("Content-Disposition",
-                                         "attachment; filename=\"\(pages.roomPath(room))-\(UTCDate(day).text).jsonl\""))
-            }
-            return response
+            return deliver(rendered, path, in: room, request)
         case .message(_, let id):
             guard let time = try await readers.connection.webLogMessageTime(room.jid, id: id) else { return notFound() }
             let location = "\(settings.linkBase)/\(pages.roomPath(room))/\(UTCDate(WebLogDay(containing: time)).text)#"
