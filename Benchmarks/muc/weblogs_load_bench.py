@@ -6,14 +6,12 @@ how much that slows the fan-out of a busy room, through one private Prosody with
            200 messages, copied in as Parley's database.
   rooms    a busy room with K receivers and one sender; the sender keeps W messages in
            flight, every receiver gets every message.
-  phases   1. fan-out alone: M messages, deliveries/s = K × M / time to the last copy;
-           2. wrk alone on one past day page, as fast as it goes (-t THREADS -c CONNECTIONS,
-              D seconds): the listener's capacity;
-           3. fan-out while wrk asks for the page at --rate requests/s (each connection
-              waits between requests: wrk's `delay()` hook; plain wrk has no rate option);
-           4. fan-out while wrk goes as fast as it can;
-           5. fan-out alone again (the better of 1 and 5 is the baseline).
-Prints requests/s of every wrk run and the fan-out of every phase with its drop (target:
+  phases   each a fan-out long enough to outlast a window of --seconds in its middle, in
+           which deliveries/s (all receivers) and, with wrk, pages/s are both counted:
+           1. alone;  2. wrk asks for one past day page at about --rate requests/s (each
+           connection waits between requests: wrk's `delay()` hook; plain wrk has no rate
+           option);  3. wrk as fast as it goes. Rounds repeat 1-3; then wrk alone.
+Prints the medians, every round, and the CPU share of Parley and Prosody (target:
 ≥ 2,000 requests/s with the fan-out dropping < 10 %, issue "Read the archive in a browser").
 On 2 cores wrk itself takes CPU from Prosody and Parley. Asserts nothing about speed.
 """
@@ -42,8 +40,10 @@ WRK_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
 WRK_LATENCY = re.compile(r"Latency\s+(\S+)\s+(\S+)\s+(\S+)")
 
 
-async def fan_out(sender, receivers, room: str, count: int, window: int, tag: str) -> float:
-    """Deliveries per second: `count` messages from `sender`, each to every receiver."""
+async def fan_out(sender, receivers, room: str, count: int, window: int, tag: str,
+                  events: list[tuple[float, int]] | None = None) -> float:
+    """Deliveries per second: `count` messages from `sender`, each to every receiver;
+    `events` gets (time, deliveries) of every read, to rate a window of the phase."""
     got = [0] * len(receivers)
     done = asyncio.Event()
     pattern = re.compile(rb"<body>" + tag.encode() + rb"-\d+</body>")
@@ -61,7 +61,10 @@ async def fan_out(sender, receivers, room: str, count: int, window: int, tag: st
         pending = bytearray()
 
         def sink(data: bytes, now: float) -> None:
-            got[index] += counted(pending, data)
+            arrived = counted(pending, data)
+            got[index] += arrived
+            if events is not None and arrived:
+                events.append((now, arrived))
             if all(n >= count for n in got):
                 done.set()
         return sink
@@ -120,17 +123,33 @@ def wrk_result(process: subprocess.Popen) -> tuple[float, str]:
     return float(rate.group(1)), (f"latency avg {latency.group(1)}, max {latency.group(3)}" if latency else "")
 
 
-CPU: dict[str, list[tuple[float, float]]] = {}
+def rate_between(events: list[tuple[float, int]], start: float, end: float) -> float:
+    return sum(n for t, n in events if start <= t < end) / (end - start)
 
 
-async def phase(args, key: str, pids: dict[str, int], sender, receivers, room: str, tag: str) -> float:
-    """One fan-out phase; also the share of a core Parley and Prosody used during it."""
+async def phase(args, pids: dict[str, int], sender, receivers, room: str, tag: str, url: str | None,
+                script: Path | None, connections: int) -> tuple[float, float | None, dict[str, float]]:
+    """One fan-out of --phase-messages; with `url`, wrk runs for --seconds in its middle.
+    Returns the fan-out's deliveries/s and wrk's requests/s over the same window (the
+    middle --seconds, or wrk's run), and the share of a core Parley and Prosody used then."""
+    events: list[tuple[float, int]] = []
+    task = asyncio.create_task(fan_out(sender, receivers, room, args.phase_messages, args.window, tag, events))
+    await asyncio.sleep(1.0)
     before = {name: cpu_seconds(pid) or 0.0 for name, pid in pids.items()}
     start = time.perf_counter()
-    rate = await fan_out(sender, receivers, room, args.messages, args.window, tag)
-    wall = time.perf_counter() - start
-    CPU.setdefault(key, []).append(tuple(((cpu_seconds(pid) or 0.0) - before[name]) / wall for name, pid in pids.items()))
-    return rate
+    requests = None
+    if url is not None:
+        process = wrk(url, args.threads, connections, args.seconds, script)
+        requests, _ = await asyncio.get_running_loop().run_in_executor(None, wrk_result, process)
+    else:
+        await asyncio.sleep(args.seconds)
+    end = time.perf_counter()
+    cpu = {name: ((cpu_seconds(pid) or 0.0) - before[name]) / (end - start) for name, pid in pids.items()}
+    finished_early = task.done()
+    await task
+    if finished_early or max((t for t, _ in events), default=0) < end:
+        raise BenchFailed(f"{tag}: the fan-out ended before its window did: raise --phase-messages")
+    return rate_between(events, start, end), requests, cpu
 
 
 async def measure(args, url: str) -> dict:
@@ -141,19 +160,17 @@ async def measure(args, url: str) -> dict:
     await enter_room(sender, room, "Sender")
     for index, receiver in enumerate(receivers):
         await join_only(receiver, room, f"R{index}")
-    await fan_out(sender, receivers, room, 200, args.window, "warm")
-    result: dict[str, list] = {key: [] for key in ("alone", "paced", "loaded", "wrk_alone", "wrk_paced", "wrk_loaded")}
+    # The warm-up also sizes the phases: each must outlast its window, even when slowed.
+    warm = await fan_out(sender, receivers, room, 1000, args.window, "warm")
+    args.phase_messages = max(args.phase_messages, int(warm / len(receivers) * (args.seconds + 2) * 1.5))
+    print(f"warm-up: {warm:.0f} deliveries/s; {args.phase_messages} messages a phase", flush=True)
+    result: dict[str, list] = {"alone": [], "paced": [], "loaded": [], "wrk_alone": []}
     connections, script = paced(args, args.run_dir)
-    pids = args.pids
     # Rounds alternate the phases, so that the machine's drift falls on all of them alike.
     for round_ in range(args.rounds):
-        result["alone"].append(await phase(args, "alone", pids, sender, receivers, room, f"alone{round_}x"))
-        for key, load in (("paced", wrk(url, args.threads, connections, args.seconds, script)),
-                          ("loaded", wrk(url, args.threads, args.connections, args.seconds))):
-            await asyncio.sleep(1.0)
-            result[key].append(await phase(args, key, pids, sender, receivers, room, f"{key}{round_}x"))
-            result["wrk_" + key].append(wrk_result(load))
-    result["alone"].append(await phase(args, "alone", pids, sender, receivers, room, "alonelast"))
+        for key, target, pacing, count in (("alone", None, None, 0), ("paced", url, script, connections),
+                                           ("loaded", url, None, args.connections)):
+            result[key].append(await phase(args, args.pids, sender, receivers, room, f"{key}{round_}x", target, pacing, count))
     result["wrk_alone"].append(wrk_result(wrk(url, args.threads, args.connections, args.seconds)))
     return result
 
@@ -165,11 +182,12 @@ def main(argv=None) -> int:
     p.add_argument("--weblogs-bench-bin", type=Path, default=REPO / ".build" / "release" / "weblogs-bench")
     p.add_argument("--archive", type=Path, default=Path("/tmp/parley-bench/weblogs-20k.sqlite"))
     p.add_argument("--receivers", type=int, default=20, help="K: occupants receiving each message")
-    p.add_argument("--messages", type=int, default=2000, help="M: messages per fan-out phase")
+    p.add_argument("--phase-messages", type=int, default=0,
+                   help="messages per fan-out phase (default: from the warm-up's rate, to outlast the window)")
     p.add_argument("--window", type=int, default=20, help="W: messages in flight")
     p.add_argument("--threads", type=int, default=1, help="wrk threads")
     p.add_argument("--connections", type=int, default=16, help="wrk connections")
-    p.add_argument("--seconds", type=int, default=8, help="wrk duration (covers one fan-out phase)")
+    p.add_argument("--seconds", type=int, default=5, help="the measured window of each phase (wrk's duration)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--rate", type=int, default=2000, help="requests/s of the paced wrk run")
     p.add_argument("--day", default="2024-10-05", help="the day page wrk asks for")
@@ -222,22 +240,22 @@ def main(argv=None) -> int:
         ordered = sorted(values)
         return ordered[len(ordered) // 2]
 
-    alone = median(result["alone"])
-    print(f"\nfan-out to K={args.receivers}, M={args.messages} messages, W={args.window} in flight, "
-          f"{args.rounds} rounds (deliveries/s, median and all):")
-    for label, key in (("alone", "alone"), (f"while wrk asks ~{args.rate}/s", "paced"), ("while wrk goes flat out", "loaded")):
-        drop = "" if key == "alone" else f"   drop {(1 - median(result[key]) / alone) * 100:5.1f} %"
-        runs = " ".join(f"{value:.0f}" for value in result[key])
-        shares = CPU[key][len(CPU[key]) // 2]
-        cpu = ", ".join(f"{name} {share * 100:.0f} %" for name, share in zip(args.pids, shares))
-        print(f"  {label:<28} {median(result[key]):8.0f}{drop:<16}   ({runs})   CPU: {cpu}")
+    alone = median([rate for rate, _, _ in result["alone"]])
+    print(f"\nfan-out to K={args.receivers}, W={args.window} in flight, over the same {args.seconds} s window as wrk, "
+          f"{args.rounds} rounds (median, then every round):")
+    print(f"  {'phase':<26} {'deliveries/s':>12} {'drop':>7} {'pages/s':>8}   CPU parley, prosody")
+    for label, key in (("alone", "alone"), (f"wrk paced at ~{args.rate}/s", "paced"), ("wrk flat out", "loaded")):
+        runs = result[key]
+        rate = median([r for r, _, _ in runs])
+        pages = median([p for _, p, _ in runs]) if key != "alone" else None
+        cpu = runs[len(runs) // 2][2]
+        drop = "" if key == "alone" else f"{(1 - rate / alone) * 100:6.1f}%"
+        print(f"  {label:<26} {rate:12.0f} {drop:>7} {'' if pages is None else f'{pages:8.0f}':>8}   "
+              f"{cpu['parley'] * 100:.0f} %, {cpu['prosody'] * 100:.0f} %")
+        print("  " + " " * 26 + "  ".join(f"{r:.0f}" + ("" if p is None else f"/{p:.0f}") for r, p, _ in runs))
     print("  target: drop < 10 % while serving ≥ 2,000 day pages/s")
-    print(f"day pages {url} (wrk -t{args.threads}, median of the runs):")
-    for label, key in ((f"flat out, -c{args.connections}, alone", "wrk_alone"),
-                       (f"paced, -c{paced(args, args.run_dir)[0]}, during the fan-out", "wrk_paced"),
-                       (f"flat out, -c{args.connections}, during the fan-out", "wrk_loaded")):
-        rates = [rate for rate, _ in result[key]]
-        print(f"  {label:<40} {median(rates):10.0f} requests/s   ({' '.join(f'{r:.0f}' for r in rates)})")
+    rate, latency = result["wrk_alone"][0]
+    print(f"day page {url} with nothing else (wrk -t{args.threads} -c{args.connections}): {rate:.0f} requests/s, {latency}")
     return 0
 
 
