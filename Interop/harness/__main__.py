@@ -152,6 +152,10 @@ def _print_demo_banner(stack: Stack, cert: Certificate) -> None:
     print(f"     (go-sendxmpp also takes SSL_CERT_FILE={cert.certificate}).")
     print("   It is kept until it expires or is deleted, so a client trusts it once.")
     print()
+    if stack.parley is not None:
+        print(f" Web logs: http://127.0.0.1:{s.component_port + 2}/logs/ -- in a room's configuration,")
+        print("   turn on \"Publish the archive on the web\" (public rooms without a password).")
+        print()
     print(f" Data and logs: {stack.run_dir}")
     print(f"   Parley log:  {stack.parley.log_path if stack.parley else '-'}")
     print(f"   Prosody log: {stack.prosody.log_path}")
@@ -172,6 +176,8 @@ def cmd_demo(args) -> int:
     settings = _settings(args, run_dir, overwrite_accounts=False)
     if not args.secret:
         settings.component_secret = _persistent_secret(run_dir)
+    # /health, /metrics and the web logs, next to the component port.
+    settings.parley_extra_config = f'[http]\nlisten = "127.0.0.1:{settings.component_port + 2}"\n'
     stack = Stack(settings)
     # Demo only: STARTTLS with a self-signed certificate made on the first run, in the
     # directory Prosody indexes for certificates, and mod_posix, so that SIGHUP reloads

@@ -16,6 +16,7 @@ import pytest
 import slixmpp
 
 from harness.parley_features import parley_bin, wait_until
+from harness.web import fetch
 
 INTEROP = Path(__file__).resolve().parents[1]
 C2S_PORT = int(os.environ.get("INTEROP_DEMO_C2S_PORT", "31222"))
@@ -57,6 +58,10 @@ async def test_the_demo_offers_verified_starttls_and_survives_sighup(tmp_path):
         certificate = run_dir / "certs" / "localhost.crt"
         assert certificate.exists(), banner
         assert "SHA-256" in banner or "sha256" in banner.lower(), banner
+        logs = f"http://127.0.0.1:{COMPONENT_PORT + 2}/logs/"
+        assert logs in banner, banner
+        index = await fetch(logs)
+        assert index.status == 200 and "<h1>Rooms</h1>" in index.body, index.status
 
         client = TLSClient(certificate)
         client.connect(host="127.0.0.1", port=C2S_PORT)
