@@ -27,6 +27,7 @@ per user the way Gajim does, from those properties only, and checks both.
 from __future__ import annotations
 
 import sys
+import urllib.request
 import time
 import uuid
 
@@ -338,6 +339,10 @@ class Scenario:
         form["muc#roomconfig_roomname"].value = name
         if "muc#roomconfig_roomdesc" in fields:
             form["muc#roomconfig_roomdesc"].value = "configured through nbxmpp"
+        # Parley's web logs: the owner publishes the room from the same form Gajim shows.
+        publishes = "parley#roomconfig_weblogs" in fields
+        if publishes:
+            form["parley#roomconfig_weblogs"].value = True
         run_task(lambda cb: muc.set_config(self.room, form, callback=cb), "the config submission")
         # The library's view of the result: disco#info with muc#roominfo.
         info = run_task(lambda cb: self.alice.client.get_module("Discovery").disco_info(
@@ -347,6 +352,16 @@ class Scenario:
         detail["features"] = sorted(info.features)
         check(info.muc_name == name, "disco#info does not show the new room name",
               muc_name=info.muc_name, identities=[(i.category, i.type, i.name) for i in info.identities])
+        if publishes:
+            # What Gajim links as the room's logs (muc#roominfo_logs), and a reader's browser gets there.
+            detail["muc_log_uri"] = info.muc_log_uri
+            local = self.room.split("@")[0]
+            check(bool(info.muc_log_uri) and info.muc_log_uri.endswith(f"/logs/{local}/"),
+                  "disco#info names no web logs", uri=info.muc_log_uri)
+            with urllib.request.urlopen(info.muc_log_uri, timeout=10) as page:
+                text = page.read().decode()
+                check(page.status == 200 and name in text, "the web logs do not show the room",
+                      status=page.status)
         # And the form again.
         again = run_task(lambda cb: muc.request_config(self.room, callback=cb), "the config form again")
         detail["roomname_after"] = again.form["muc#roomconfig_roomname"].value

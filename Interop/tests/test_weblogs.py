@@ -5,6 +5,7 @@ Playwright) reads, links and searches it, and nothing from a private room is on 
 from __future__ import annotations
 
 import asyncio
+import urllib.error
 import json
 import os
 import uuid
@@ -150,3 +151,25 @@ async def test_a_search_flood_is_slowed_and_the_rooms_keep_answering(stack, alic
     assert int(limited.headers["Retry-After"]) >= 1
     # The XMPP side never waited for the web.
     await say(alice, room, "still here")
+
+
+async def test_only_reading_methods_and_head_gets_headers_without_a_body(stack, service):
+    import urllib.request
+    port = stack.settings.component_port + 2
+
+    def request(method: str, path: str):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method),
+                                        timeout=5) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    loop = asyncio.get_running_loop()
+    for method in ("POST", "PUT", "DELETE"):
+        for path in ("/logs/", "/health", "/nothing"):
+            status, headers, _ = await loop.run_in_executor(None, request, method, path)
+            assert status == 405 and headers.get("Allow") == "GET, HEAD", (method, path, status)
+    for path in ("/health", "/metrics", "/logs/", "/logs/style.css"):
+        status, headers, body = await loop.run_in_executor(None, request, "HEAD", path)
+        assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0, (path, status, headers)

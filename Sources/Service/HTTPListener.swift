@@ -28,12 +28,20 @@ struct HTTPListener: Sendable {
         let router = Hummingbird.Router(context: ClientRequestContext.self)
         let health = health
         let metrics = metrics
-        router.get("/health") { _, _ -> Response in
+        // First, so that it wraps every route and the not-found answer too.
+        router.add(middleware: ReadOnlyMethods())
+        let healthRoute: @Sendable (Request, ClientRequestContext) async throws -> Response = { request, _ in
             let report = await health()
-            return Self.response(status: report.statusCode(), type: "application/json", body: ByteBuffer(string: report.json()))
+            return Self.response(
+                status: report.statusCode(), type: "application/json", body: ByteBuffer(string: report.json()), for: request)
         }
-        router.get("/metrics") { _, _ -> Response in
-            Self.response(status: 200, type: "text/plain; version=0.0.4; charset=utf-8", body: ByteBuffer(string: await metrics()))
+        let metricsRoute: @Sendable (Request, ClientRequestContext) async throws -> Response = { request, _ in
+            Self.response(
+                status: 200, type: "text/plain; version=0.0.4; charset=utf-8", body: ByteBuffer(string: await metrics()), for: request)
+        }
+        for (path, route) in [("/health", healthRoute), ("/metrics", metricsRoute)] {
+            router.get(RouterPath(stringLiteral: path), use: route)
+            router.head(RouterPath(stringLiteral: path), use: route)
         }
         if let webLogs {
             let serve: @Sendable (Request, ClientRequestContext) async throws -> Response = { request, context in
@@ -47,12 +55,11 @@ struct HTTPListener: Sendable {
                 let answer = await webLogs.respond(to: WebRequest(
                     path: path, query: WebRequest.parseQuery(request.uri.query ?? ""),
                     clientAddress: context.clientAddress, ifNoneMatch: request.headers[.ifNoneMatch]))
-                var response = Self.response(status: answer.status, type: nil, body: answer.body, cacheControl: nil)
+                var response = Self.response(status: answer.status, type: nil, body: answer.body, cacheControl: nil, for: request)
                 for (name, value) in answer.headers {
                     // HTTPTypes' field type, reached through the HTTPFields Hummingbird exports.
                     if let field = HTTPFields.Element.Name(name) { response.headers.append(HTTPFields.Element(name: field, value: value)) }
                 }
-                if request.method == .head { response.body = ResponseBody() }
                 return response
             }
             router.get("/", use: serve)
@@ -102,11 +109,35 @@ struct HTTPListener: Sendable {
         return quiet
     }
 
-    static func response(status: Int, type: String?, body: ByteBuffer, cacheControl: String? = "no-store") -> Response {
+    /// A response; to HEAD, the same headers with the length of the body GET would get, and no body.
+    static func response(
+        status: Int, type: String?, body: ByteBuffer, cacheControl: String? = "no-store", for request: Request? = nil
+    ) -> Response {
         var headers = HTTPFields()
         if let type { headers[.contentType] = type }
         if let cacheControl { headers[.cacheControl] = cacheControl }
-        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: body))
+        guard request?.method == .head else {
+            return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: body))
+        }
+        headers[.contentLength] = String(body.readableBytes)
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody())
+    }
+}
+
+/// Everything here only reads: other methods get 405 with `Allow`, on every path.
+struct ReadOnlyMethods: RouterMiddleware {
+    typealias Context = ClientRequestContext
+
+    func handle(
+        _ request: Request, context: ClientRequestContext, next: (Request, ClientRequestContext) async throws -> Response
+    ) async throws -> Response {
+        guard request.method == .get || request.method == .head else {
+            var headers = HTTPFields()
+            headers[.allow] = "GET, HEAD"
+            headers[.contentType] = "text/plain; charset=utf-8"
+            return Response(status: .methodNotAllowed, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "GET or HEAD\n")))
+        }
+        return try await next(request, context)
     }
 }
 
