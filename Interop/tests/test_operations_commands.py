@@ -16,6 +16,7 @@ LIST_ROOMS = "parley:admin#list-rooms"
 DESTROY = "parley:admin#destroy-room"
 ANNOUNCE = "http://jabber.org/protocol/admin#announce"
 STATS = "parley:admin#stats"
+WEBLOGS = "parley:admin#weblogs"
 PLUGINS = DEFAULT_PLUGINS + ("xep_0050",)
 
 
@@ -39,7 +40,7 @@ async def test_an_admin_sees_the_commands_and_a_user_sees_none(connect, service)
     grace = await admin(connect)
     items = await grace.xmpp.plugin["xep_0050"].get_commands(service)
     nodes = {item[1] for item in items["disco_items"]["items"]}
-    assert nodes == {LIST_ROOMS, DESTROY, ANNOUNCE, STATS}, nodes
+    assert nodes == {LIST_ROOMS, DESTROY, ANNOUNCE, STATS, WEBLOGS}, nodes
     info = await grace.xmpp.plugin["xep_0030"].get_info(jid=service)
     assert NS_COMMANDS in info["disco_info"]["features"]
     node_info = await grace.xmpp.plugin["xep_0030"].get_info(jid=service, node=DESTROY)

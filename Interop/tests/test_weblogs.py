@@ -173,3 +173,29 @@ async def test_only_reading_methods_and_head_gets_headers_without_a_body(stack, 
     for path in ("/health", "/metrics", "/logs/", "/logs/style.css"):
         status, headers, body = await loop.run_in_executor(None, request, "HEAD", path)
         assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0, (path, status, headers)
+
+
+async def test_a_service_admin_takes_a_room_off_the_web_and_its_owner_cannot_put_it_back(connect, stack, alice, bob,
+                                                                                            service):
+    from harness.xmpp import DEFAULT_PLUGINS
+    grace = await connect("grace", plugins=DEFAULT_PLUGINS + ("xep_0050",))   # [service] admins
+    room = new_room(service, "offweb")
+    await publish(alice, bob, room, "Too public")
+    await say(bob, room, "something regrettable")
+    calendar = f"{base(stack)}/{localpart(room)}/"
+    assert (await fetch(calendar)).status == 200
+
+    async def run(hidden: bool):
+        form = grace.xmpp.plugin["xep_0004"].make_form(ftype="submit")
+        form.add_field(var="room", value=room)
+        form.add_field(var="hidden", ftype="boolean", value=hidden)
+        reply = await grace.xmpp.plugin["xep_0050"].send_command(service, "parley:admin#weblogs", payload=form)
+        assert reply["command"]["status"] == "completed", reply
+
+    await run(True)
+    assert (await fetch(calendar)).status == 404, "still on the web after the admin hid it"
+    refused = await configure(alice, room, {WEBLOGS: True}, check=False)
+    assert_error(refused, "cancel", "not-allowed")
+    await run(False)
+    await configure(alice, room, {WEBLOGS: True})
+    assert (await fetch(calendar)).status == 200

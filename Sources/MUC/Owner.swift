@@ -55,7 +55,8 @@ extension Room {
     /// and tells the occupants what changed (§10.2.1: 104, 170–173).
     private mutating func applyConfiguration(_ form: DataForm, context: RoomContext, effects: inout RoomEffects) throws(StanzaError) {
         let submission = try configuration.applying(form)
-        if submission.configuration.webLogs == true && configuration.webLogs != true && !context.webLogs.allows(jid) {
+        if submission.configuration.webLogs == true && configuration.webLogs != true
+            && (!context.webLogs.allows(jid) || configuration.webLogsHidden == true) {
             throw StanzaError(.notAllowed, text: "web logs are off for this room by the service's administrators")
         }
         try checkConfigurationLimits(submission.configuration, limits: context.limits)

@@ -40,6 +40,9 @@ public struct RoomConfiguration: Sendable, Hashable, Codable {
     /// Whether the owner publishes the archive on the web (`parley#roomconfig_weblogs`);
     /// nil in rooms saved before web logs existed, which do not publish.
     public var webLogs: Bool?
+    /// A service admin took the room off the web (the `parley:admin#weblogs` command): its
+    /// owners cannot turn web logs on until an admin allows them again.
+    public var webLogsHidden: Bool?
 
     public init() {}
 
@@ -47,7 +50,7 @@ public struct RoomConfiguration: Sendable, Hashable, Codable {
     public var allowsWebLogs: Bool { isPublic && !isMembersOnly && password == nil }
 
     /// Whether the room's archive is on the web now (a service admin may still hide it).
-    public var publishesWebLogs: Bool { webLogs == true && allowsWebLogs }
+    public var publishesWebLogs: Bool { webLogs == true && allowsWebLogs && webLogsHidden != true }
 
     public var isNonAnonymous: Bool { whois == .anyone }
 

@@ -18,6 +18,7 @@ public struct AdminCommands: ServiceIQHandler {
         case destroyRoom = "parley:admin#destroy-room"
         case announce = "http://jabber.org/protocol/admin#announce"
         case statistics = "parley:admin#stats"
+        case webLogs = "parley:admin#weblogs"
 
         public var name: String {
             switch self {
@@ -25,6 +26,7 @@ public struct AdminCommands: ServiceIQHandler {
             case .destroyRoom: "Destroy a room"
             case .announce: "Send an announcement to everyone in a room"
             case .statistics: "Service statistics"
+            case .webLogs: "Take a room's web logs off the web, or allow them again"
             }
         }
 
@@ -159,6 +161,8 @@ public struct AdminCommands: ServiceIQHandler {
             return try await destroyRoom(submitted ?? DataForm(type: .submit), by: iq.from, node: node, session: session)
         case .announce:
             return try await announce(submitted ?? DataForm(type: .submit), node: node, session: session)
+        case .webLogs:
+            return (try await webLogs(submitted ?? DataForm(type: .submit), node: node, session: session), [])
         }
     }
 
@@ -187,9 +191,45 @@ public struct AdminCommands: ServiceIQHandler {
                               .init(label: "to every user, from the service", value: RoomHost.Audience.users.rawValue),
                           ]),
                 ])
+        case .webLogs:
+            DataForm(
+                type: .form, title: "Web logs of a room",
+                instructions: ["Hidden: off the web at once, and its owners cannot publish it until you allow it again."],
+                fields: [
+                    .init("FORM_TYPE", type: .hidden, values: [Self.formType]),
+                    .init("room", type: .jidSingle, label: "Room", isRequired: true),
+                    .init("hidden", type: .boolean, label: "Hide the room's web logs", values: ["1"]),
+                ])
         case .listRooms, .statistics:
             DataForm(type: .form)
         }
+    }
+
+    private func webLogs(_ form: DataForm, node: String, session: String) async throws(StanzaError) -> XMLElement {
+        let room = try roomField(form)
+        let hidden = form.field("hidden")?.booleanValue ?? true
+        switch await rooms.hideWebLogs(room, hidden: hidden) {
+        case .success(let wasPublished):
+            var answer = Self.reply(node: node, session: session, status: "completed")
+            answer.append(Self.note(hidden
+                ? "\(room) is off the web\(wasPublished ? "" : " (it was not published)"); its owners cannot publish it until you allow it"
+                : "\(room): its owners may publish its web logs again"))
+            return answer
+        case .failure(let error):
+            throw error
+        }
+    }
+
+    /// The `room` field of a command form: a room of this service.
+    private func roomField(_ form: DataForm) throws(StanzaError) -> JID {
+        guard let value = form.field("room")?.value, !value.isEmpty else {
+            throw StanzaError(.badRequest, text: "the room field is required")
+        }
+        guard let room = try? JID(value), room.localpart != nil, room.resourcepart == nil,
+              room.domainpart == domain.domainpart else {
+            throw StanzaError(.jidMalformed, text: "\(value) is not a room of \(domain)")
+        }
+        return room
     }
 
     private func listRooms(node: String, session: String) async -> XMLElement {
@@ -262,13 +302,7 @@ public struct AdminCommands: ServiceIQHandler {
     private func destroyRoom(
         _ form: DataForm, by admin: JID, node: String, session: String
     ) async throws(StanzaError) -> (XMLElement, [Outbound]) {
-        guard let value = form.field("room")?.value, !value.isEmpty else {
-            throw StanzaError(.badRequest, text: "the room field is required")
-        }
-        guard let room = try? JID(value), room.localpart != nil, room.resourcepart == nil,
-              room.domainpart == domain.domainpart else {
-            throw StanzaError(.jidMalformed, text: "\(value) is not a room of \(domain)")
-        }
+        let room = try roomField(form)
         var alternate: JID? = nil
         if let value = form.field("alternate")?.value, !value.isEmpty {
             guard let venue = try? JID(value) else { throw StanzaError(.jidMalformed, text: "\(value) is not a JID") }

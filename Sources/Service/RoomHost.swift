@@ -29,8 +29,8 @@ public actor RoomHost {
     /// Where full-text searches run, off the path of the messages, and where their
     /// answers go when done (nil: on the store's own connection, in line).
     private var searches: (readers: ArchiveReaders, answers: AsyncStream<[Outbound]>.Continuation)?
-    private(set) var rooms: [JID: Room] = [:]
-    private var createdAt: [JID: Double] = [:]
+    var rooms: [JID: Room] = [:]
+    var createdAt: [JID: Double] = [:]
     /// Occupants of all rooms in memory (rooms without occupants are not kept).
     private var totalOccupants = 0
     /// Sessions the rooms held when the last process ended uncleanly (`recoverOccupants`).
@@ -267,7 +267,7 @@ public actor RoomHost {
     /// Every read of the store first commits what is pending, so that what is
     /// read includes every message already handled (history for a joiner who
     /// came in right after a message, a MAM page, a read position).
-    private func loadRoom(_ jid: JID) async throws(StorageError) -> RoomRecord? {
+    func loadRoom(_ jid: JID) async throws(StorageError) -> RoomRecord? {
         await flushPending()
         return try await store.loadRoom(jid)
     }

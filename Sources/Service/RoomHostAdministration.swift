@@ -1,4 +1,6 @@
+import Foundation
 import MUC
+import Storage
 import XMLStream
 import XMPPCore
 
@@ -54,6 +56,37 @@ extension RoomHost {
             outbound.append(item)
         }
         return .success(outbound)
+    }
+
+    /// Takes a room's web logs off the web for good (`hidden`), or lets its owners publish
+    /// them again; saved before it answers. Returns whether the room was on the web.
+    public func hideWebLogs(_ room: JID, hidden: Bool) async -> Result<Bool, StanzaError> {
+        let jid = room.bare
+        var current: Room
+        if let loaded = rooms[jid] {
+            current = loaded
+        } else {
+            do {
+                guard let record = try await loadRoom(jid) else { return .failure(StanzaError(.itemNotFound, text: "no room \(jid)")) }
+                current = record.room
+                createdAt[jid] = record.created
+            } catch {
+                return .failure(StanzaError(.internalServerError, text: "the room cannot be loaded"))
+            }
+        }
+        let wasPublished = current.configuration.publishesWebLogs
+        current.configuration.webLogsHidden = hidden ? true : nil
+        if hidden { current.configuration.webLogs = false }
+        if current.configuration.isPersistent {
+            do {
+                try await store.saveRoom(RoomRecord(room: current, created: createdAt[jid] ?? Date().timeIntervalSince1970))
+            } catch {
+                logger.error("cannot save room \(jid): \(error)")
+                return .failure(StanzaError(.internalServerError, text: "the change could not be saved"))
+            }
+        }
+        if rooms[jid] != nil { rooms[jid] = current }
+        return .success(wasPublished)
     }
 
     /// Who an announcement reaches.

@@ -1,4 +1,5 @@
 import Logging
+import MUC
 import Service
 import Storage
 import Testing
@@ -14,7 +15,7 @@ struct AdminCommandsTests {
     init() {
         rooms = RoomHost(
             domain: domain, store: InMemoryRoomStore(), serviceAdmins: [try! JID("grace@localhost")],
-            logger: Logger(label: "test"))
+            webLogs: WebLogsPolicy(isEnabled: true), logger: Logger(label: "test"))
         router = Router(
             domain: domain, serviceName: "Test rooms", rooms: rooms,
             commands: AdminCommands(domain: domain, admins: [try! JID("grace@localhost")], rooms: rooms),
@@ -48,7 +49,7 @@ struct AdminCommandsTests {
     func visibility() async throws {
         let itemsQuery = XMLElement("query", namespace: Namespace.discoItems, attributes: ["node": Namespace.commands])
         let forAdmin = await router.handle(stanza("iq", from: "grace@localhost/desk", type: "get", [itemsQuery])).stanzas
-        #expect(forAdmin.first?.child("query", namespace: Namespace.discoItems)?.elements.count == 4)
+        #expect(forAdmin.first?.child("query", namespace: Namespace.discoItems)?.elements.count == 5)
         let forUser = await router.handle(stanza("iq", from: "erin@localhost/x", type: "get", [itemsQuery])).stanzas
         #expect(forUser.first?.child("query", namespace: Namespace.discoItems)?.elements.isEmpty == true)
         for node in AdminCommands.Command.allCases.map(\.rawValue) {
@@ -93,6 +94,32 @@ struct AdminCommandsTests {
         #expect(condition(elsewhere.first) == .jidMalformed)
         let missing = await router.handle(command(
             AdminCommands.Command.destroyRoom.rawValue, form: ["room": "nothere@rooms.localhost"])).stanzas
+        #expect(condition(missing.first) == .itemNotFound)
+    }
+
+    @Test("an admin hides a room's web logs: off at once, the owner's form refused until allowed again")
+    func hideWebLogs() async throws {
+        func configure(_ value: String) async -> XMLElement? {
+            let form = DataForm(type: .submit, fields: [
+                DataForm.Field("FORM_TYPE", values: ["http://jabber.org/protocol/muc#roomconfig"]),
+                DataForm.Field("parley#roomconfig_weblogs", values: [value]),
+            ])
+            return await router.handle(stanza("iq", from: "alice@localhost/a", to: "pub@rooms.localhost", type: "set",
+                                              [XMLElement("query", namespace: "http://jabber.org/protocol/muc#owner",
+                                                          children: [.element(form.element)])])).stanzas.first
+        }
+        _ = await router.handle(stanza("presence", from: "alice@localhost/a", to: "pub@rooms.localhost/Alice",
+                                       [XMLElement("x", namespace: "http://jabber.org/protocol/muc")]))
+        #expect(await configure("1")?[attribute: "type"] == "result")
+        let hide = try #require(await router.handle(command(
+            AdminCommands.Command.webLogs.rawValue, form: ["room": "pub@rooms.localhost", "hidden": "1"])).stanzas.first)
+        #expect(hide.child("command", namespace: Namespace.commands)?[attribute: "status"] == "completed")
+        #expect(condition(await configure("1")) == .notAllowed)
+        _ = await router.handle(command(
+            AdminCommands.Command.webLogs.rawValue, form: ["room": "pub@rooms.localhost", "hidden": "0"]))
+        #expect(await configure("1")?[attribute: "type"] == "result")
+        let missing = await router.handle(command(
+            AdminCommands.Command.webLogs.rawValue, form: ["room": "nothere@rooms.localhost"])).stanzas
         #expect(condition(missing.first) == .itemNotFound)
     }
 

@@ -133,6 +133,14 @@ struct WebLogSiteTests {
             now: { Self.today })
         #expect(await hidden.respond(to: WebRequest(path: "/lobby/")).status == 404)
         #expect(await get("/lobby/2025-12-08").0.status == 404, "a day in the future")
+        // A destroyed room is gone from the web with its archive, and a new room of the same
+        // name that publishes starts empty.
+        try await store.endRoom(Self.lobby, at: Self.today)
+        #expect(await get("/lobby/").0.status == 404)
+        try await save()
+        #expect(await get("/lobby/message/m1").0.status == 404)
+        let (_, fresh) = await get("/lobby/2025-12-05")
+        #expect(!fresh.contains("hello") && !fresh.contains("id=\"m1\""), "the old room's messages")
         #expect(await get("/../../etc/passwd").0.status == 404)
     }
 
