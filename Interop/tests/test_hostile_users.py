@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from harness.muc import (BANNED, NS_DATA, NS_MUC_USER, NS_RSM, SELF, assert_error, assert_result, attr,
                          bare, configure, create_room, destroy_room, disco_info_forms, disco_items_all,
                          expect_error_reply, expect_presence, join, join_refused, say, send_groupchat,
-                         send_subject, set_affiliation, type_of)
+                         leave, send_subject, set_affiliation, type_of)
 from harness.parley_features import (FULLTEXT_FIELD, NS_MUCSUB, alert_items, alert_subscribe, follow,
                                      followed_rooms, is_mucsub_event, mam_query, new_room, run_parley)
 from harness.xmpp import flush_server_parser
@@ -58,6 +58,12 @@ async def test_registering_gives_a_visitor_no_voice(alice, bob, service):
     sent = send_groupchat(bob, room, "now I can talk?")
     refusal = await expect_error_reply(bob, "message", sent)
     assert_error(refusal, "auth", "forbidden")
+    # Nor after coming back: registering reserved the nick, it did not make Bob a member.
+    await leave(bob, room, "Bob")
+    entered = await join(bob, room, "Bob")
+    assert entered.item.role == "visitor", entered
+    sent = send_groupchat(bob, room, "and now?")
+    assert_error(await expect_error_reply(bob, "message", sent), "auth", "forbidden")
 
 
 async def test_disco_info_does_not_name_the_owners_of_a_semi_anonymous_room(alice, carol, service):

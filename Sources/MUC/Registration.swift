@@ -63,8 +63,10 @@ extension Room {
             throw StanzaError(.conflict, text: "that nick is taken")
         }
         registeredNicks[user] = nick
-        if affiliation < .member {
-            // Registering reserves a nick; it never gives a visitor of a moderated room its voice.
+        // Registering reserves the nick. In an open room it also makes the user a member
+        // (§7.10); in a moderated one membership would give voice on the next entry (members
+        // are participants there), so it stays a moderator's or admin's to grant.
+        if affiliation < .member && !configuration.isModerated {
             setAffiliation(.member, of: user, actorNick: nil, reason: nil, keepingRoles: true, context: context, effects: &effects)
         }
         effects.roomChanged = true

@@ -62,9 +62,16 @@ struct HostileUserTests {
     func registrationKeepsTheRole() {
         var driver = OccupantTests.twoInRoom { $0.isModerated = true }
         #expect(driver.room.occupant(nick: "Bob")?.role == .visitor)
-        driver.send(Self.register("bob@localhost/pc", nick: "Bob"))
-        #expect(driver.room.affiliation(of: RoomDriver.jid("bob@localhost")) == .member)
+        let registered = driver.send(Self.register("bob@localhost/pc", nick: "Bob"))
+        #expect(registered.stanzas.first?[attribute: "type"] == "result")
+        #expect(driver.room.affiliation(of: RoomDriver.jid("bob@localhost")) == .none)
         #expect(driver.room.occupant(nick: "Bob")?.role == .visitor)
+        // Not on the next entry either: the nick is reserved, the voice is not given.
+        driver.send("<presence from='bob@localhost/pc' to='\(Self.room)/Bob' type='unavailable'/>")
+        driver.join("bob@localhost/pc", as: "Bob")
+        #expect(driver.room.occupant(nick: "Bob")?.role == .visitor)
+        let taken = driver.join("eve@localhost/x", as: "Bob")
+        #expect(taken.stanzas.first?.stanzaError?.condition == .conflict)
     }
 
     @Test("disco#info names owners and admins only where real JIDs are public, and never to an outcast")
