@@ -107,7 +107,10 @@ public actor RoomHost {
                 ? "only the service's admins create rooms here" : "only users of \(creation.localDomain) create rooms here")
         }
         if serviceAdmins.contains(user) { return nil }
-        if limits.roomsPerUser > 0, try await store.roomsOwned(by: user) >= limits.roomsPerUser {
+        // Saved rooms are counted by the store; rooms only in memory (still locked, or
+        // temporary) are not there yet, and count too.
+        if limits.roomsPerUser > 0,
+           try await store.roomsOwned(by: user) + unsavedRoomsOwned(by: user) >= limits.roomsPerUser {
             metrics.refused(.roomsPerUser)
             return StanzaError(.notAllowed, text: "you own as many rooms as the service allows (\(limits.roomsPerUser))")
         }
@@ -118,6 +121,14 @@ public actor RoomHost {
         if allowed { return nil }
         metrics.refused(.roomCreation)
         return StanzaError(.resourceConstraint, type: .wait, text: "too many new rooms: try again later")
+    }
+
+    /// Rooms in memory that `user` owns and the store does not hold: locked ones not yet
+    /// configured, and temporary ones.
+    private func unsavedRoomsOwned(by user: JID) -> Int {
+        rooms.values.reduce(0) { count, room in
+            count + ((room.isLocked || !room.configuration.isPersistent) && room.affiliations[user] == .owner ? 1 : 0)
+        }
     }
 
     /// The limits only the service can see: occupants of all rooms, follows of one user in all rooms.

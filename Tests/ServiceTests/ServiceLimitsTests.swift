@@ -38,8 +38,8 @@ struct ServiceLimitsTests {
         let (host, _) = Self.host { $0.roomCreationBurst = 2; $0.roomCreationsPerHour = 1 }
         #expect(try await Self.join(host, "eve@localhost/x", room: "a", nick: "Eve").first?.stanzaError == nil)
         #expect(try await Self.join(host, "eve@localhost/x", room: "b", nick: "Eve").first?.stanzaError == nil)
-        let third = try await Self.join(host, "eve@localhost/x", room: "c", nick: "Eve")
-        #expect(third.first?.stanzaError?.condition == .resourceConstraint)
+        let burstOver = try await Self.join(host, "eve@localhost/x", room: "c", nick: "Eve")
+        #expect(burstOver.first?.stanzaError?.condition == .resourceConstraint)
         #expect(try await Self.join(host, "bob@localhost/x", room: "d", nick: "Bob").first?.stanzaError == nil, "others may")
 
         let (owned, _) = Self.host { $0.roomsPerUser = 1 }
@@ -49,6 +49,13 @@ struct ServiceLimitsTests {
         #expect(second.first?.stanzaError?.condition == .notAllowed)
         // Entering existing rooms is not creating.
         #expect(try await Self.join(owned, "eve@localhost/y", room: "mine", nick: "Eve").first?.stanzaError == nil)
+
+        // Rooms never configured (still locked) and temporary rooms count too, though the store has none of them.
+        let (unsaved, _) = Self.host { $0.roomsPerUser = 2 }
+        _ = try await Self.join(unsaved, "eve@localhost/x", room: "locked1", nick: "Eve")
+        _ = try await Self.join(unsaved, "eve@localhost/x", room: "locked2", nick: "Eve")
+        let third = try await Self.join(unsaved, "eve@localhost/x", room: "locked3", nick: "Eve")
+        #expect(third.first?.stanzaError?.condition == .notAllowed)
     }
 
     @Test("occupants: per room whatever its maxusers, and for the whole service")
