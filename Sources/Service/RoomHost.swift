@@ -211,6 +211,18 @@ public actor RoomHost {
         let roomJID = stanza.to.bare
         let now = DateTime.milliseconds(Date().timeIntervalSince1970)
         var room: Room
+        if let loaded = rooms[roomJID], loaded.isEmpty, !loaded.configuration.isPersistent || loaded.isLocked {
+            // A room that could not end when it emptied (the store failed then) ends now, so
+            // that whoever comes next finds it as if it had.
+            await flushPending()
+            do {
+                try await store.endRoom(roomJID, at: now)
+                rooms[roomJID] = nil
+                createdAt[roomJID] = nil
+            } catch {
+                logger.error("room \(roomJID) still cannot end: \(error)")
+            }
+        }
         do {
             if let loaded = rooms[roomJID] {
                 room = loaded
@@ -256,7 +268,14 @@ public actor RoomHost {
             ticket = nextTicket
             pending.append((nextTicket, effects.archive))
         }
-        if let failure = await keep(room, effects: effects, now: now) {
+        let failure = await keep(room, effects: effects, now: now)
+        if let failure, case .presence(let presence) = stanza, presence.type == .unavailable {
+            // Someone who leaves has left, whatever the store says: refusing would leave a
+            // ghost occupant whose client is gone. The emptied room stays in memory and
+            // ends with its next departure (or, if temporary, at the next start).
+            logger.warning("room \(roomJID) could not end (\(failure)); kept in memory, empty")
+            rooms[roomJID] = room
+        } else if let failure {
             // Acknowledged means durable: a change the store refused is undone and
             // refused, so that nobody is told of a ban or a configuration that a
             // restart would forget. What this stanza archived is withdrawn with it.

@@ -61,4 +61,24 @@ struct DurabilityTests {
         #expect(subject.count == 1)
         #expect(StanzaError(errorStanza: try #require(subject.first))?.condition == .resourceConstraint)
     }
+
+    @Test("someone who leaves has left even when the room cannot end; it ends with the next stanza once the store works")
+    func departureWhileTheStoreFails() async throws {
+        let store = InMemoryRoomStore()
+        let host = RoomHost(domain: Self.domain, store: store, logger: Logger(label: "test"))
+        _ = await host.handle(try Self.stanza("<presence from='alice@localhost/a' to='temp@rooms.localhost/Alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>"))
+        _ = await host.handle(try Self.stanza("""
+            <iq from='alice@localhost/a' to='temp@rooms.localhost' type='set' id='i'><query xmlns='http://jabber.org/protocol/muc#owner'>\
+            <x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_persistentroom'><value>0</value></field></x></query></iq>
+            """))
+        await store.failRoomWrites(with: StorageError(code: 13, message: "database or disk is full"))
+        let left = await host.handle(try Self.stanza("<presence from='alice@localhost/a' to='temp@rooms.localhost/Alice' type='unavailable'/>")).stanzas
+        #expect(left.count == 1 && left.first?[attribute: "type"] == "unavailable" && left.first?[attribute: "to"] == "alice@localhost/a")
+        #expect(await host.occupantCount(try JID("temp@rooms.localhost")) == 0)
+        // The store works again: the next one to come creates a new room, as after a normal end.
+        await store.failRoomWrites(with: nil)
+        let entered = await host.handle(try Self.stanza("<presence from='bob@localhost/b' to='temp@rooms.localhost/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>")).stanzas
+        let codes = entered.first { $0.name == "presence" }.map { XMLSerializer.serialize($0) } ?? ""
+        #expect(codes.contains("code='201'"), "a new room: \(codes)")
+    }
 }
