@@ -10,17 +10,18 @@ import XMPPCore
 public struct KeywordAlertsProtocol: Sendable {
     public let service: JID
     public let alerts: AlertService
-    private let store: any AlertSubscriptionStore
+    /// Where `items` finds past matches: the service passes read connections, off the writer.
+    private let archive: any AlertArchive
     /// Whether a user may read a room now (the room decides).
     private let mayRead: @Sendable (JID, JID) async -> Bool
 
     public init(
-        service: JID, alerts: AlertService, store: any AlertSubscriptionStore,
+        service: JID, alerts: AlertService, archive: any AlertArchive,
         mayRead: @escaping @Sendable (_ room: JID, _ user: JID) async -> Bool
     ) {
         self.service = service
         self.alerts = alerts
-        self.store = store
+        self.archive = archive
         self.mayRead = mayRead
     }
 
@@ -112,7 +113,7 @@ public struct KeywordAlertsProtocol: Sendable {
         for _ in 0..<20 where found.count < limit && !exhausted {
             let batch: [ArchivedMessage]
             do {
-                batch = try await store.searchAllRooms(phrase: key, beforeID: before, limit: 200)
+                batch = try await archive.searchAllRooms(phrase: key, beforeID: before, limit: 200)
             } catch .unknownID(let id) {
                 throw StanzaError(.itemNotFound, text: "no item \(id)")
             } catch {

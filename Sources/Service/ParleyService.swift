@@ -74,8 +74,10 @@ public struct ParleyService: Sendable {
         await rooms.recoverOccupants()
         // Full-text searches on read connections of their own, answered when done.
         let (lateAnswers, lateContinuation) = AsyncStream.makeStream(of: [Outbound].self)
+        // The inbox and alert `items` read there too.
+        let readers: ArchiveReaders
         do {
-            let readers = try ArchiveReaders(
+            readers = try ArchiveReaders(
                 path: configuration.storage.databasePath, count: 2,
                 budget: Double(configuration.limits.queryMilliseconds) / 1000)
             await rooms.searchOffPath(readers, answers: lateContinuation)
@@ -83,9 +85,9 @@ public struct ParleyService: Sendable {
             throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath) (read connection): \(error)")
         }
         let alertsProtocol = KeywordAlertsProtocol(
-            service: domain, alerts: alerts, store: store,
+            service: domain, alerts: alerts, archive: readers,
             mayRead: { room, user in await rooms.mayRead(room, user: user) })
-        let inbox = InboxProtocol(store: store, occupantCount: { room in await rooms.occupantCount(room) })
+        let inbox = InboxProtocol(store: readers, occupantCount: { room in await rooms.occupantCount(room) })
         let databasePath = configuration.storage.databasePath
         let commands = AdminCommands(
             domain: domain, admins: configuration.service.admins, rooms: rooms,
@@ -101,7 +103,7 @@ public struct ParleyService: Sendable {
             multicast: configuration.multicast.mode == .off
                 ? nil : MulticastRelay(domain: domain, configuration: configuration.multicast, logger: logger),
             maxStanzaBytes: configuration.component.limits.maxStanzaBytes,
-            metrics: metrics, logger: logger)
+            metrics: metrics, lateAnswers: lateContinuation, logger: logger)
         let systemd = SystemdNotifier()
         let component = ComponentClient(
             configuration: configuration.component, handler: router, metrics: metrics,

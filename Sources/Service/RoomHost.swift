@@ -177,6 +177,12 @@ public actor RoomHost {
         return failed
     }
 
+    /// Commits what is pending now, before a read elsewhere (a read connection) that must
+    /// see it; a failure is still reported by the next `commit()`.
+    public func flush() async {
+        await flushPending()
+    }
+
     /// Entries and exits alone wait for a commit up to a second, so that a join wave
     /// costs a sync a second rather than one per read; after a crash, changes of the last
     /// second are what may be missed (Docs/operations.md).

@@ -32,13 +32,17 @@ public struct Router: ComponentStanzaHandler {
     private let metrics: ServiceMetrics
     /// The server's XEP-0033 service for fan-outs, when configured and found.
     public let multicast: MulticastRelay?
+    /// Where answers to expensive service reads (the inbox, alert `items`) go when they are
+    /// ready; nil: they are answered in line, before the next stanza.
+    private let lateAnswers: AsyncStream<[Outbound]>.Continuation?
 
     public init(
         domain: JID, serviceName: String, rooms: RoomHost, alerts: KeywordAlertsProtocol? = nil,
         inbox: InboxProtocol? = nil, follows: (any InboxStore)? = nil, commands: AdminCommands? = nil,
         multicast: MulticastRelay? = nil, maxStanzaBytes: Int = 256 * 1024, metrics: ServiceMetrics = .none,
-        logger: Logger
+        lateAnswers: AsyncStream<[Outbound]>.Continuation? = nil, logger: Logger
     ) {
+        self.lateAnswers = lateAnswers
         self.metrics = metrics
         self.multicast = multicast
         var features: [any ServiceIQHandler] = [
@@ -207,11 +211,22 @@ public struct Router: ComponentStanzaHandler {
                 // RFC 6120 §8.4: an IQ nobody here understands.
                 return [iq.error(StanzaError(.serviceUnavailable))]
             }
-            if QueryRateLimiter.isExpensive(iq), !(await rooms.queries.allow(iq.from)) {
+            guard QueryRateLimiter.isExpensive(iq) else { return await handler.responses(to: iq) }
+            guard await rooms.queries.allow(iq.from) else {
                 metrics.refused(.queryRate)
                 return [iq.error(QueryRateLimiter.refusal)]
             }
-            return await handler.responses(to: iq)
+            guard let lateAnswers else { return await handler.responses(to: iq) }
+            // Read on the read connections while the next stanzas go on; the answer follows
+            // when it is ready, bounded like every other. It must see every message handled
+            // before it, so those are committed first.
+            await rooms.flush()
+            let router = self
+            Task {
+                let answers = await handler.responses(to: iq).map(Outbound.stanza)
+                lateAnswers.yield(router.bounded(answers, answering: iq.element))
+            }
+            return []
         case .message(let message):
             guard message.type != .error else { return [] }
             return [StanzaError(.serviceUnavailable, text: "the service does not take messages").reply(to: message.element)]

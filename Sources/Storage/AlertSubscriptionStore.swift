@@ -22,10 +22,14 @@ public struct StoredAlertSubscription: Sendable, Hashable {
 }
 
 /// Keyword subscriptions, and the archive-wide phrase search behind `items`.
-public protocol AlertSubscriptionStore: Sendable {
+public protocol AlertSubscriptionStore: AlertArchive {
     func alertSubscriptions() async throws(StorageError) -> [StoredAlertSubscription]
     func saveAlertSubscription(_ subscription: StoredAlertSubscription, at time: Double) async throws(StorageError)
     func deleteAlertSubscription(subscriber: JID, key: String) async throws(StorageError)
+}
+
+/// Where a keyword's past matches are found (alert `items`): the store, or its read connections.
+public protocol AlertArchive: Sendable {
     /// Archived messages of any room containing the phrase (normalised words),
     /// newest first, older than `beforeID` when given; retracted ones excluded.
     func searchAllRooms(phrase: String, beforeID: String?, limit: Int) async throws(ArchiveQueryError) -> [ArchivedMessage]
@@ -66,6 +70,27 @@ extension SQLiteRoomStore: AlertSubscriptionStore {
     }
 
     public func searchAllRooms(phrase: String, beforeID: String?, limit: Int) throws(ArchiveQueryError) -> [ArchivedMessage] {
+        try database.searchAllRooms(phrase: phrase, beforeID: beforeID, limit: limit)
+    }
+}
+
+/// Alert `items` on a read connection, off the writer.
+extension ArchiveReadConnection: AlertArchive {
+    public func searchAllRooms(phrase: String, beforeID: String?, limit: Int) async throws(ArchiveQueryError) -> [ArchivedMessage] {
+        try await read { database throws(ArchiveQueryError) in
+            try database.searchAllRooms(phrase: phrase, beforeID: beforeID, limit: limit)
+        }
+    }
+}
+
+extension ArchiveReaders: AlertArchive {
+    public func searchAllRooms(phrase: String, beforeID: String?, limit: Int) async throws(ArchiveQueryError) -> [ArchivedMessage] {
+        try await connection.searchAllRooms(phrase: phrase, beforeID: beforeID, limit: limit)
+    }
+}
+
+extension SQLiteDatabase {
+    func searchAllRooms(phrase: String, beforeID: String?, limit: Int) throws(ArchiveQueryError) -> [ArchivedMessage] {
         try withArchiveErrors {
             var sql = """
                 SELECT seq, room, \(ArchiveRow.columns) FROM archive
@@ -74,7 +99,7 @@ extension SQLiteRoomStore: AlertSubscriptionStore {
                 """
             var values: [SQLiteValue] = [.text("body : \"" + phrase.replacingOccurrences(of: "\"", with: "\"\"") + "\"")]
             if let beforeID {
-                let anchor = try database.statement("SELECT seq FROM archive WHERE stanza_id = ? ORDER BY seq LIMIT 1")
+                let anchor = try statement("SELECT seq FROM archive WHERE stanza_id = ? ORDER BY seq LIMIT 1")
                     .bind(.text(beforeID))
                 guard try anchor.step() else { throw ArchiveQueryError.unknownID(beforeID) }
                 let sequence = anchor.int(0)
@@ -84,7 +109,7 @@ extension SQLiteRoomStore: AlertSubscriptionStore {
             }
             sql += " ORDER BY seq DESC LIMIT ?"
             values.append(.integer(Int64(limit)))
-            let rows = try database.statement(sql).bind(values)
+            let rows = try statement(sql).bind(values)
             var messages: [ArchivedMessage] = []
             while try rows.step() {
                 guard let rawRoom = rows.text(1), let room = try? JID(rawRoom),

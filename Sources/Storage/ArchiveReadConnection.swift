@@ -25,23 +25,14 @@ public final class ArchiveReadConnection: @unchecked Sendable {
     }
 
     public func query(_ room: JID, _ query: ArchiveQuery) async throws(ArchiveQueryError) -> ArchivePage {
-        let result: Result<ArchivePage, ArchiveQueryError> = await worker.run { [self] in
-            do throws(ArchiveQueryError) {
-                return .success(try database.withTimeBudget(budget) { () throws(ArchiveQueryError) in
-                    try self.database.archiveQuery(room, query)
-                })
-            } catch {
-                return .failure(error)
-            }
-        }
-        return try result.get()
+        try await read { database throws(ArchiveQueryError) in try database.archiveQuery(room, query) }
     }
 
     /// Runs `body` on this connection's thread, within the budget.
-    func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteDatabase) throws(StorageError) -> T) async throws(StorageError) -> T {
-        let result: Result<T, StorageError> = await worker.run { [self] in
-            do throws(StorageError) {
-                return .success(try database.withTimeBudget(budget) { () throws(StorageError) in try body(database) })
+    func read<T: Sendable, E: Error>(_ body: @escaping @Sendable (SQLiteDatabase) throws(E) -> T) async throws(E) -> T {
+        let result: Result<T, E> = await worker.run { [self] in
+            do throws(E) {
+                return .success(try database.withTimeBudget(budget) { () throws(E) in try body(database) })
             } catch {
                 return .failure(error)
             }

@@ -38,7 +38,39 @@ public protocol InboxStore: Sendable {
 
 extension SQLiteRoomStore: InboxStore {
     public func followedRooms(of user: JID) throws(StorageError) -> [(room: JID, nick: String, nodes: [String])] {
-        let rows = try database.statement("SELECT room, nick, nodes FROM room_subscriptions WHERE subscriber = ? ORDER BY room")
+        try database.followedRooms(of: user)
+    }
+
+    public func inbox(of user: JID, now: Double) throws(StorageError) -> [InboxRoomState] {
+        try database.inbox(of: user, now: now)
+    }
+}
+
+/// The inbox on a read connection: counting unread messages of many rooms never holds up the writer.
+extension ArchiveReadConnection: InboxStore {
+    public func followedRooms(of user: JID) async throws(StorageError) -> [(room: JID, nick: String, nodes: [String])] {
+        try await read { database throws(StorageError) in try database.followedRooms(of: user) }
+    }
+
+    public func inbox(of user: JID, now: Double) async throws(StorageError) -> [InboxRoomState] {
+        try await read { database throws(StorageError) in try database.inbox(of: user, now: now) }
+    }
+}
+
+extension ArchiveReaders: InboxStore {
+    public func followedRooms(of user: JID) async throws(StorageError) -> [(room: JID, nick: String, nodes: [String])] {
+        try await connection.followedRooms(of: user)
+    }
+
+    public func inbox(of user: JID, now: Double) async throws(StorageError) -> [InboxRoomState] {
+        try await connection.inbox(of: user, now: now)
+    }
+}
+
+/// The inbox's reads, on whichever connection runs them: the store's own, or a read connection.
+extension SQLiteDatabase {
+    func followedRooms(of user: JID) throws(StorageError) -> [(room: JID, nick: String, nodes: [String])] {
+        let rows = try statement("SELECT room, nick, nodes FROM room_subscriptions WHERE subscriber = ? ORDER BY room")
             .bind(.text(user.description))
         var result: [(room: JID, nick: String, nodes: [String])] = []
         while try rows.step() {
@@ -48,7 +80,7 @@ extension SQLiteRoomStore: InboxStore {
         return result
     }
 
-    public func inbox(of user: JID, now: Double) throws(StorageError) -> [InboxRoomState] {
+    func inbox(of user: JID, now: Double) throws(StorageError) -> [InboxRoomState] {
         var states: [InboxRoomState] = []
         for (room, nick, _) in try followedRooms(of: user) {
             states.append(try inboxState(room: room, nick: nick, user: user, now: now))
@@ -60,7 +92,7 @@ extension SQLiteRoomStore: InboxStore {
     /// index for mentions, the time index for activity.
     private func inboxState(room: JID, nick: String, user: JID, now: Double) throws(StorageError) -> InboxRoomState {
         let roomText = SQLiteValue.text(room.description)
-        let last = try database.statement(
+        let last = try statement(
             """
             SELECT seq, room_ordinal, \(ArchiveRow.columns) FROM archive
             WHERE room = ? ORDER BY seq DESC LIMIT 1
@@ -105,7 +137,7 @@ extension SQLiteRoomStore: InboxStore {
 
     /// The first column of the first row, if any.
     private func single(_ sql: String, _ values: SQLiteValue...) throws(StorageError) -> Int64? {
-        let statement = try database.statement(sql).bind(values)
+        let statement = try statement(sql).bind(values)
         defer { statement.finish() }
         guard try statement.step(), !statement.isNull(0) else { return nil }
         return statement.int(0)

@@ -34,6 +34,24 @@ struct ArchiveReadConnectionTests {
         #expect(try await readers.query(SQLiteRoomStoreTests.room, query).count == 11)   // the other connection too
     }
 
+    @Test("the inbox and alert items read on a read connection give what the store gives")
+    func inboxAndAlertItems() async throws {
+        let readers = try ArchiveReaders(path: path, count: 2, budget: 5)
+        let user = try JID("carol@localhost")
+        var room = Room(jid: SQLiteRoomStoreTests.room, occupantIDSalt: "s")
+        room.subscribers[user] = RoomSubscriber(nick: "Carol", nodes: ["urn:xmpp:mucsub:nodes:messages"])
+        try await store.saveRoom(RoomRecord(room: room, created: 1))
+        try await store.append((0..<12).map { SQLiteRoomStoreTests.message($0, body: $0 % 4 == 0 ? "deploy soon \($0)" : nil) })
+        let fromStore = try await store.inbox(of: user, now: 1_700_000_100)
+        let fromReader = try await readers.inbox(of: user, now: 1_700_000_100)
+        #expect(fromReader.map(\.room) == fromStore.map(\.room) && fromReader.map(\.unread) == fromStore.map(\.unread))
+        #expect(fromReader.first?.unread == 12 && fromReader.first?.lastMessage?.stanzaID == fromStore.first?.lastMessage?.stanzaID)
+        #expect(try await readers.followedRooms(of: user).map(\.room) == [SQLiteRoomStoreTests.room])
+        let items = try await readers.searchAllRooms(phrase: "deploy", beforeID: nil, limit: 10)
+        #expect(items.map(\.stanzaID) == (try await store.searchAllRooms(phrase: "deploy", beforeID: nil, limit: 10)).map(\.stanzaID))
+        #expect(items.count == 3)
+    }
+
     @Test("past its budget a statement is interrupted, and the connection goes on")
     func budget() throws {
         let database = try SQLiteDatabase(path: path, readOnly: true)
