@@ -87,7 +87,7 @@ let readers = try ArchiveReaders(path: path, count: 2, budget: 5)
 func site(cacheBytes: Int = 64 << 20) -> WebLogSite {
     WebLogSite(
         settings: .init(service: service, policy: WebLogsPolicy(isEnabled: true), searchesPerMinute: 0, cacheBytes: cacheBytes),
-        published: store.published, readers: readers, occupants: { _ in 0 }, now: { lastTime + 86_400 })
+        published: store.published, readers: readers, occupants: { _ in [:] }, now: { lastTime + 86_400 })
 }
 func day(_ number: Int) -> String { UTCDate(WebLogDay(number: 20_000 + number)).text }
 func get(_ site: WebLogSite, _ path: String) async -> Int {

@@ -721,9 +721,10 @@ def print_summary(bench: Bench) -> None:
         if r.phase not in phases:
             phases.append(r.phase)
     print(f"\n== results: median over {len(rounds)} round(s) ==")
-    print("ratio: for times Parley/Prosody (above 1 = Parley slower); "
-          "for rates Parley/Prosody (above 1 = Parley faster)")
-    header = f"{'phase':<22} {'measure':<42} {'Parley':>12} {'Prosody':>12} {'ratio':>7}  unit"
+    server = SERVICES["prosody"][0]
+    print(f"ratio: for times Parley/{server} (above 1 = Parley slower); "
+          f"for rates Parley/{server} (above 1 = Parley faster)")
+    header = f"{'phase':<22} {'measure':<42} {'Parley':>12} {server:>12} {'ratio':>7}  unit"
     print(header)
     print("-" * len(header))
     for phase in phases:
@@ -746,7 +747,7 @@ def print_summary(bench: Bench) -> None:
           "B/client read: bytes per read on the clients' sockets (how much the server batches per write);\n"
           "parley write()s: Parley's write system calls (/proc/PID/io syscw: component socket and SQLite; "
           "Prosody's LuaSocket send/recv are not counted there)")
-    header = (f"{'phase':<22} {'service':<8} {'parley cpu':>10} {'prosody cpu':>11} {'client cpu':>10} "
+    header = (f"{'phase':<22} {'service':<8} {'parley cpu':>10} {server.lower() + ' cpu':>11} {'client cpu':>10} "
               f"{'other cpu':>9} {'wall':>8} {'B/client read':>13} {'parley write()s':>15}")
     print(header)
     print("-" * len(header))
@@ -766,7 +767,7 @@ def print_summary(bench: Bench) -> None:
                   f"{d('client'):>10.2f} {other:>9.2f} {d('wall'):>8.2f} {per_read:>13.0f} "
                   f"{sc('parley_io', 1):>15.0f}")
     print(f"\n== resident memory (VmRSS, MiB) before -> after each phase ==")
-    header = f"{'round':<5} {'phase':<22} {'service':<8} {'Parley':>14} {'Prosody':>14}"
+    header = f"{'round':<5} {'phase':<22} {'service':<8} {'Parley':>14} {SERVICES['prosody'][0]:>14}"
     print(header)
     print("-" * len(header))
     for r in records:
@@ -808,6 +809,7 @@ def machine_facts(parley_bin: Path) -> list[str]:
     # `prosody --version` is not an option in 0.12: it starts a server with the system
     # config and never returns. `prosodyctl about` prints "Prosody <version>" first.
     facts.append(f"prosody: {first_line(['prosodyctl', 'about'])}")
+    facts.append(f"ejabberd: {first_line(['dpkg-query', '-W', '-f=${Version}', 'ejabberd'])} (Debian package)")
     facts.append(f"parley: {parley_bin} --version: {first_line([str(parley_bin), '--version'])}")
     facts.append(f"python: {platform.python_version()} (load generator, one process, asyncio)")
     return facts
@@ -819,6 +821,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run-dir", type=Path, required=True, help="directory for configs, data and logs")
     p.add_argument("--parley-bin", type=Path, default=REPO / ".build" / "release" / "parley")
+    p.add_argument("--server", choices=("prosody", "ejabberd"), default="prosody",
+                   help="the XMPP server, and whose own MUC Parley is compared with")
     p.add_argument("--c2s-port", type=int, default=35222)
     p.add_argument("--component-port", type=int, default=35347)
     p.add_argument("--users", type=int, default=200, help="accounts and connected clients")
@@ -853,6 +857,25 @@ def parse_args(argv=None):
     if args.users < need:
         p.error(f"--users must be at least {need}")
     return args
+
+
+def with_ejabberd_muc(stack: Stack, muc_mam: bool = True) -> None:
+    """ejabberd's own MUC (conference.localhost, in the interop config) with its rooms
+    archived (`mam: true` in the room defaults; mod_mam keeps them in Mnesia, ejabberd's
+    default), and room sizes up to 1,000 (its default refuses the 201st occupant)."""
+    original = stack.server.write_config
+
+    def write_config():
+        path = original()
+        text = path.read_text()
+        marker = "    default_room_options:\n"
+        if marker not in text:
+            raise RuntimeError(f"no default_room_options in {path}: cannot turn on MUC archiving")
+        if muc_mam:
+            text = text.replace(marker, marker + "      mam: true\n", 1)
+            path.write_text(text)
+        return path
+    stack.server.write_config = write_config
 
 
 def with_prosody_muc(stack: Stack, read_size: int | None = None, muc_mam: bool = True) -> None:
@@ -906,19 +929,28 @@ async def connect_all(args, users: list[str]) -> list[RawClient]:
     return clients
 
 
+def server_pid(stack: Stack) -> int:
+    """The XMPP server's own process: Prosody, or ejabberd's Erlang VM (not its runuser)."""
+    if stack.settings.server == "ejabberd":
+        return int(stack.server.harness_pid_path.read_text().strip())
+    return stack.prosody.process.pid
+
+
 async def amain(args, stack: Stack) -> Bench:
     user, password = stack.settings.probe_account
     await asyncio.to_thread(wait_for_component, args.c2s_port, "localhost", user, password,
                             PROSODY_MUC_DOMAIN, 15.0)
     t0 = time.perf_counter()
     clients = await connect_all(args, [f"u{i:04d}" for i in range(args.users)])
-    monitor = Monitor({"parley": stack.parley.process.pid, "prosody": stack.prosody.process.pid}, clients)
+    # "prosody" names the server's process and its own MUC, whichever server it is.
+    monitor = Monitor({"parley": stack.parley.process.pid, "prosody": server_pid(stack)}, clients)
     print(f"{len(clients)} clients logged in in {time.perf_counter() - t0:.2f} s", flush=True)
     bench = Bench(args, stack, monitor, clients)
     try:
         await monitor.quiesce()
         snap = monitor.snapshot()
-        print(f"idle: Parley {fmt_mib(snap['parley'][0])} MiB, Prosody {fmt_mib(snap['prosody'][0])} MiB", flush=True)
+        print(f"idle: Parley {fmt_mib(snap['parley'][0])} MiB, {SERVICES['prosody'][0]} {fmt_mib(snap['prosody'][0])} MiB",
+              flush=True)
         try:
             await bench.run()
         finally:
@@ -946,13 +978,17 @@ def main(argv=None) -> int:
     print(f"run dir: {args.run_dir}", flush=True)
 
     settings = StackSettings(
-        run_dir=args.run_dir.resolve(), c2s_port=args.c2s_port, component_port=args.component_port,
+        run_dir=args.run_dir.resolve(), server=args.server, c2s_port=args.c2s_port, component_port=args.component_port,
         accounts={f"u{i:04d}": PASSWORD for i in range(args.users)},
         parley_bin=args.parley_bin.resolve(), parley_log_level=args.parley_log_level,
         prosody_log_level=args.prosody_log_level, parley_ready_timeout=30.0,
         parley_extra_config=BENCH_LIMITS)
     stack = Stack(settings)
-    with_prosody_muc(stack, args.prosody_read_size, args.muc_mam)
+    if args.server == "ejabberd":
+        SERVICES["prosody"] = ("ejabberd", PROSODY_MUC_DOMAIN)
+        with_ejabberd_muc(stack, args.muc_mam)
+    else:
+        with_prosody_muc(stack, args.prosody_read_size, args.muc_mam)
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -962,7 +998,7 @@ def main(argv=None) -> int:
     bench = None
     try:
         stack.up()
-        print(f"stack up: Prosody pid {stack.prosody.process.pid}, Parley pid {stack.parley.process.pid} "
+        print(f"stack up: {SERVICES['prosody'][0]} pid {server_pid(stack)}, Parley pid {stack.parley.process.pid} "
               f"({stack.ready_answer})", flush=True)
         bench = asyncio.run(amain(args, stack))
     except (PhaseTimeout, PhaseFailed, HarnessError, ClientError) as error:

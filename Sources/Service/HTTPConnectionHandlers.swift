@@ -70,11 +70,18 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler, @unc
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
-            inProgress = max(0, inProgress - 1)
-            if inProgress == 0 { scheduleIdleClose(context) }
+        guard case .end = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
         }
-        context.write(data, promise: promise)
+        inProgress = max(0, inProgress - 1)
+        // Idle from when the response has gone out, not from when it was queued: a large
+        // page to a slow reader must not be cut off by the idle timer.
+        let written = promise ?? context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolatedUnsafeUnchecked().whenComplete { [self] _ in
+            if inProgress == 0 && context.channel.isActive { scheduleIdleClose(context) }
+        }
+        context.write(data, promise: written)
     }
 
     private func scheduleIdleClose(_ context: ChannelHandlerContext) {
@@ -145,7 +152,8 @@ final class CachedPageResponder: ChannelDuplexHandler, RemovableChannelHandler, 
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
         }
         fields[.date] = UTCDate.httpDate(Date().timeIntervalSince1970)
-        fields[.contentLength] = String(answer.body.readableBytes)
+        // A 304 names no length (RFC 9110 §8.6: it would have to be the 200's).
+        if answer.status != 304 { fields[.contentLength] = String(answer.body.readableBytes) }
         return (HTTPResponse(status: .init(code: answer.status), headerFields: fields), answer.body)
     }
 }

@@ -147,7 +147,7 @@ public struct ParleyService: Sendable {
                             service: domain, policy: configuration.webLogs.policy, linkBase: configuration.webLogs.linkBase,
                             searchesPerMinute: configuration.webLogs.searchesPerMinute, cacheBytes: configuration.webLogs.cacheBytes),
                         published: store.published, readers: readers,
-                        occupants: { room in await rooms.occupantCount(room) })
+                        occupants: { jids in await rooms.occupantCounts(jids) })
                 }
                 let listener = HTTPListener(
                     host: http.host, port: http.port, maximumConnections: http.maxConnections,

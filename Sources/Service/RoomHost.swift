@@ -337,6 +337,13 @@ public actor RoomHost {
     }
 
     /// How many occupants a room has now (rooms that hibernate have none).
+    /// Occupants of each of these rooms now (0 for a room not in memory), in one call.
+    public func occupantCounts(_ rooms: [JID]) -> [JID: Int] {
+        var counts: [JID: Int] = [:]
+        for room in rooms { counts[room] = occupantCount(room) }
+        return counts
+    }
+
     public func occupantCount(_ room: JID) -> Int {
         rooms[room]?.occupants.count ?? 0
     }

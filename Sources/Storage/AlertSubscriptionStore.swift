@@ -97,7 +97,7 @@ extension SQLiteDatabase {
                 WHERE seq IN (SELECT rowid FROM archive_fts WHERE archive_fts MATCH ?) AND moderated_by IS NULL
                 AND instr(room, '/') = 0
                 """
-            var values: [SQLiteValue] = [.text("body : \"" + phrase.replacingOccurrences(of: "\"", with: "\"\"") + "\"")]
+            var values: [SQLiteValue] = [.text("body : " + ArchiveFilter.quoted(phrase))]
             if let beforeID {
                 let anchor = try statement("SELECT seq FROM archive WHERE stanza_id = ? ORDER BY seq LIMIT 1")
                     .bind(.text(beforeID))

@@ -48,6 +48,7 @@ extension SQLiteRoomStore {
         }
         try database.statement("DELETE FROM room_subjects WHERE room = ? AND time < ?")
             .bind(.text(room.description), .real(cutoff)).run()
+        if database.changes > 0 { published.edited(room) }
         return deleted
     }
 

@@ -30,11 +30,21 @@ struct ArchiveFilter {
     /// FTS5 query text for words in one room's messages: every word quoted,
     /// so that user input is never FTS syntax; all words must appear.
     static func fullTextQuery(_ text: String, room: JID) -> String? {
-        let words = text.split(whereSeparator: { $0.isWhitespace }).map { word in
-            "\"" + word.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
+        let words = text.split(whereSeparator: { $0.isWhitespace }).map { quoted(String($0)) }
         guard !words.isEmpty else { return nil }
         return "room_token : \(roomToken(room)) AND body : (\(words.joined(separator: " ")))"
+    }
+
+    /// An FTS5 string: in quotes, every quote inside doubled. By Unicode scalar: a quote
+    /// followed by a combining mark is one `Character`, which a `Character`-wise replace
+    /// would miss, ending the string early and letting the rest be FTS syntax.
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            if scalar == "\"" { result.unicodeScalars.append("\"") }
+            result.unicodeScalars.append(scalar)
+        }
+        return result + "\""
     }
 
     /// The same token the schema derives with `'r' || hex(room)`.

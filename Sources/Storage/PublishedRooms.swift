@@ -35,6 +35,12 @@ public final class PublishedRooms: @unchecked Sendable {
         lock.withLock { rooms[jid.bare] }
     }
 
+    /// Moves with every change of any room's publishing, name, subject or archive edits:
+    /// a page listing rooms is stale once it moved.
+    public var version: Int {
+        lock.withLock { generation }
+    }
+
     /// Every publishing room, by JID.
     public var all: [PublishedRoom] {
         lock.withLock { rooms.values.sorted { $0.jid.description < $1.jid.description } }

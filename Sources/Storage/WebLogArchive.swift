@@ -55,7 +55,7 @@ public struct WebLogDay: Sendable, Hashable, Comparable {
 
 /// The web logs' reads, on whichever connection runs them (a read connection in the service).
 extension SQLiteDatabase {
-    func webLogEntries(_ room: JID, on day: WebLogDay, limit: Int) throws(StorageError) -> [WebLogEntry] {
+    func webLogEntries(_ room: JID, on day: WebLogDay, limit: Int, maxBytes: Int) throws(StorageError) -> [WebLogEntry] {
         let rows = try statement(
             """
             SELECT stanza_id, timestamp, nick, body, moderated_at IS NOT NULL, moderation_reason FROM archive
@@ -63,15 +63,22 @@ extension SQLiteDatabase {
             """
         ).bind(.text(room.description), .real(day.start), .real(day.end), .integer(Int64(limit)))
         var entries: [WebLogEntry] = []
+        var bytes = 0
         while try rows.step() {
+            guard bytes < maxBytes else {
+                rows.finish()
+                break
+            }
             let id = rows.text(0) ?? ""
             let time = rows.double(1)
             let nick = rows.text(2) ?? ""
             if rows.int(4) != 0 {
-                entries.append(WebLogEntry(kind: .removed, id: id, time: time, nick: nick, text: rows.text(5) ?? ""))
+                // Removed: the reason stays, the author goes with the text.
+                entries.append(WebLogEntry(kind: .removed, id: id, time: time, nick: "", text: rows.text(5) ?? ""))
                 continue
             }
             let body = rows.text(3) ?? ""
+            bytes += body.utf8.count
             // XEP-0245: a body that starts with "/me " is an action.
             if body.hasPrefix("/me ") {
                 entries.append(WebLogEntry(kind: .action, id: id, time: time, nick: nick, text: String(body.dropFirst(4))))
@@ -176,8 +183,12 @@ extension SQLiteDatabase {
 
 /// The web logs' reads on a read connection: off the writer, at low priority, in a budget.
 extension ArchiveReadConnection {
-    public func webLogEntries(_ room: JID, on day: WebLogDay, limit: Int) async throws(StorageError) -> [WebLogEntry] {
-        try await read { database throws(StorageError) in try database.webLogEntries(room, on: day, limit: limit) }
+    public func webLogEntries(
+        _ room: JID, on day: WebLogDay, limit: Int, maxBytes: Int = .max
+    ) async throws(StorageError) -> [WebLogEntry] {
+        try await read { database throws(StorageError) in
+            try database.webLogEntries(room, on: day, limit: limit, maxBytes: maxBytes)
+        }
     }
 
     public func webLogDays(_ room: JID) async throws(StorageError) -> [WebLogDay] {

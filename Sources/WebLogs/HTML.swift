@@ -94,13 +94,19 @@ public struct HTML {
             var search = 0
             while let start = Self.urlStart(in: body, from: search) {
                 var end = start
-                while end < body.count, !Self.endsURL(body, at: end) { end += 1 }
+                var opened = 0
+                var closed = 0
+                while end < body.count, !Self.endsURL(body, at: end) {
+                    if body[end] == UInt8(ascii: "(") { opened += 1 } else if body[end] == UInt8(ascii: ")") { closed += 1 }
+                    end += 1
+                }
                 // Punctuation that ends a sentence is not part of the address; a closing
-                // parenthesis stays when the address opened one (a wiki title).
+                // parenthesis stays while the address opened as many (a wiki title). The
+                // counts go down with the end: one pass, whatever a flood of ")" a body has.
                 while end > start, ".,;:!?)]}'".utf8.contains(body[end - 1]) {
                     if body[end - 1] == UInt8(ascii: ")") {
-                        let url = body[start..<end]
-                        if url.filter({ $0 == UInt8(ascii: "(") }).count >= url.filter({ $0 == UInt8(ascii: ")") }).count { break }
+                        if opened >= closed { break }
+                        closed -= 1
                     }
                     end -= 1
                 }

@@ -71,11 +71,34 @@ final class PageCache: @unchecked Sendable {
     }
 }
 
-/// Searches per client address: a token bucket each, forgotten once full again.
+/// One page kept for a few seconds (the index, whose occupant counts are "now").
+final class RecentPage: @unchecked Sendable {
+    private let lock = NSLock()
+    private let seconds: Double
+    private var kept: (page: PageCache.Page, at: Double, version: Int)?
+
+    init(seconds: Double) {
+        self.seconds = seconds
+    }
+
+    /// The page kept, if younger than `seconds` and rendered at this `version` of what it shows.
+    func recent(at now: Double, version: Int) -> PageCache.Page? {
+        lock.withLock { kept.flatMap { now - $0.at < seconds && $0.version == version ? $0.page : nil } }
+    }
+
+    func keep(_ page: PageCache.Page, at now: Double, version: Int) {
+        lock.withLock { kept = (page, now, version) }
+    }
+}
+
+/// Searches per client address: a token bucket each, forgotten once full again. IPv6
+/// addresses count by their /64, which one subscriber usually has whole.
 final class AddressRateLimiter: @unchecked Sendable {
     private let lock = NSLock()
     private let perMinute: Int
     private var buckets: [String: (tokens: Double, updated: Double)] = [:]
+    private var lastPrune = 0.0
+    static let maximumBuckets = 10_000
 
     init(perMinute: Int) {
         self.perMinute = perMinute
@@ -86,9 +109,14 @@ final class AddressRateLimiter: @unchecked Sendable {
         guard perMinute > 0 else { return (true, 0) }
         let burst = Double(perMinute)
         let rate = burst / 60
+        let address = Self.key(address)
         return lock.withLock {
-            if buckets.count > 10_000 {
+            if buckets.count > Self.maximumBuckets && now - lastPrune >= 1 {
+                // Full buckets are as good as none. At most one sweep a second; if even that
+                // leaves too many (a crowd of fresh addresses), everyone starts full again.
+                lastPrune = now
                 buckets = buckets.filter { $0.value.tokens + (now - $0.value.updated) * rate < burst }
+                if buckets.count > Self.maximumBuckets { buckets = [:] }
             }
             var bucket = buckets[address] ?? (burst, now)
             bucket.tokens = min(burst, bucket.tokens + max(0, now - bucket.updated) * rate)
@@ -98,5 +126,18 @@ final class AddressRateLimiter: @unchecked Sendable {
             bucket.tokens -= 1
             return (true, 0)
         }
+    }
+
+    /// An IPv4 address as it is; an IPv6 address by its first four groups (its /64).
+    static func key(_ address: String) -> String {
+        guard address.contains(":") else { return address }
+        var groups = address.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        if let gap = groups.firstIndex(of: ""), groups.count < 8 {
+            // Expand "::" so that the first four groups are the first four.
+            let missing = 8 - groups.filter { !$0.isEmpty }.count
+            groups.removeAll { $0.isEmpty }
+            groups.insert(contentsOf: Array(repeating: "0", count: missing), at: min(gap, groups.count))
+        }
+        return groups.prefix(4).joined(separator: ":") + "::/64"
     }
 }

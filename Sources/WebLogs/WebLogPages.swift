@@ -15,6 +15,7 @@ public struct WebLogPages: Sendable {
     public init(base: String, service: JID) {
         self.base = base
         self.service = service
+        Self.registerContentType
         var templates: [String: MustacheTemplate] = [:]
         let sources = [
             "head": WebLogTemplates.head, "foot": WebLogTemplates.foot, "searchForm": WebLogTemplates.searchForm,
@@ -27,6 +28,13 @@ public struct WebLogPages: Sendable {
         }
         library = MustacheLibrary(templates: templates)
     }
+
+    /// Mustache escapes `{{x}}` through this: `HTML.escape`, on UTF-8 bytes.
+    private struct ParleyHTML: MustacheContentType {
+        func escapeText(_ text: String) -> String { HTML.escape(text) }
+    }
+
+    private static let registerContentType: Void = MustacheContentTypes.register(ParleyHTML(), named: "PARLEY_HTML")
 
     /// A room as the index lists it.
     public struct Listing: Sendable {
@@ -111,7 +119,7 @@ public struct WebLogPages: Sendable {
                 let clock = UTCDate.clock(hit.time)
                 let date = UTCDate(WebLogDay(containing: hit.time)).text
                 return [
-                    "href": "\(base)/\(path)/\(date)#\(HTML.escape(hit.id))", "iso": clock.iso, "date": date,
+                    "href": "\(base)/\(path)/\(date)#\(WebLogsPolicy.pathSegment(hit.id))", "iso": clock.iso, "date": date,
                     "clock": clock.hourMinute, "nick": hit.nick, "html": HTML.highlighted(hit.markedBody),
                 ]
             }

@@ -43,14 +43,17 @@ public final class WebLogSite: Sendable {
         public var linkBase: String
         public var searchesPerMinute: Int
         public var cacheBytes: Int
-        /// A day page shows at most this many messages (a flood cannot make a page of gigabytes).
+        /// A day page shows at most this many messages, of at most this many bytes of text
+        /// (a flood cannot make a page of gigabytes); the download and search reach the rest.
         public var maxDayEntries: Int
+        public var maxDayBytes: Int
         public var searchPageSize: Int
 
         public init(
             service: JID, policy: WebLogsPolicy, linkBase: String = "/logs", searchesPerMinute: Int = 30,
-            cacheBytes: Int = 64 << 20, maxDayEntries: Int = 20_000, searchPageSize: Int = 25
+            cacheBytes: Int = 64 << 20, maxDayEntries: Int = 20_000, maxDayBytes: Int = 8 << 20, searchPageSize: Int = 25
         ) {
+            self.maxDayBytes = maxDayBytes
             self.service = service
             self.policy = policy
             self.linkBase = linkBase
@@ -64,15 +67,16 @@ public final class WebLogSite: Sendable {
     private let settings: Settings
     private let published: PublishedRooms
     private let readers: ArchiveReaders
-    private let occupants: @Sendable (JID) async -> Int
+    private let occupants: @Sendable ([JID]) async -> [JID: Int]
     private let now: @Sendable () -> Double
     private let pages: WebLogPages
     private let cache: PageCache
     private let searches: AddressRateLimiter
+    private let index = RecentPage(seconds: 1)
 
     public init(
         settings: Settings, published: PublishedRooms, readers: ArchiveReaders,
-        occupants: @escaping @Sendable (JID) async -> Int,
+        occupants: @escaping @Sendable ([JID]) async -> [JID: Int],
         now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.settings = settings
@@ -106,7 +110,7 @@ public final class WebLogSite: Sendable {
         case .index, .search, .message: return nil
         }
         guard let jid = path.room, let room = published.room(jid), settings.policy.allows(jid),
-              let page = cache.page(key, room: room)
+              let page = cache.page(key, room: room), published.room(jid)?.edits == room.edits
         else { return nil }
         return deliver(page, path, in: room, request)
     }
@@ -129,19 +133,31 @@ public final class WebLogSite: Sendable {
         case .script:
             return staticFile(WebLogTemplates.script, type: "text/javascript; charset=utf-8", request)
         case .index:
-            var listings: [WebLogPages.Listing] = []
-            for room in published.all where settings.policy.allows(room.jid) {
-                listings.append(.init(room: room, occupants: await occupants(room.jid)))
-            }
-            return answer(page(pages.index(listings), type: Self.html), request, cacheControl: "no-cache")
+            // Occupants "now" and last activity may be a second old; which rooms are listed,
+            // and what they say of themselves, never: any change renders the index again.
+            let version = published.version
+            if let recent = index.recent(at: now(), version: version) { return answer(recent, request, cacheControl: "no-cache") }
+            let rooms = published.all.filter { settings.policy.allows($0.jid) }
+            let counts = await occupants(rooms.map(\.jid))
+            let rendered = page(pages.index(rooms.map { .init(room: $0, occupants: counts[$0.jid] ?? 0) }), type: Self.html)
+            index.keep(rendered, at: now(), version: version)
+            return answer(rendered, request, cacheControl: "no-cache")
         case .calendar(let jid), .day(let jid, _), .dayLines(let jid, _), .search(let jid), .message(let jid, _):
-            // Unknown, private and hidden rooms get the same answer: nobody can probe for them.
-            guard let room = published.room(jid), settings.policy.allows(jid) else { return notFound() }
-            do {
-                return try await respond(to: path, in: room, request)
-            } catch {
-                return problem(500, "The logs cannot be read", "The archive did not answer; try again in a moment.")
+            // A read may wait behind others on the read connections; a room that turned
+            // private (or changed) meanwhile must not be answered from what was read for it
+            // before: the answer stands only if the room is still as it was, else once more.
+            for _ in 0..<2 {
+                // Unknown, private and hidden rooms get the same answer: nobody can probe for them.
+                guard let room = published.room(jid), settings.policy.allows(jid) else { return notFound() }
+                let response: WebResponse
+                do {
+                    response = try await respond(to: path, in: room, request)
+                } catch {
+                    return problem(500, "The logs cannot be read", "The archive did not answer; try again in a moment.")
+                }
+                if published.room(jid)?.edits == room.edits && settings.policy.allows(jid) { return response }
             }
+            return published.room(jid) == nil ? notFound() : problem(503, "The room is changing", "Try again in a moment.")
         }
     }
 
@@ -160,7 +176,8 @@ public final class WebLogSite: Sendable {
             let lines: Bool = if case .dayLines = path { true } else { false }
             let cacheKey = (lines ? "j|" : "d|") + key + "|\(day.number)"
             let reader = readers.connection
-            let entries = try await reader.webLogEntries(room.jid, on: day, limit: settings.maxDayEntries)
+            let entries = try await reader.webLogEntries(
+                room.jid, on: day, limit: settings.maxDayEntries, maxBytes: settings.maxDayBytes)
             let rendered: PageCache.Page
             let neighbours: (previous: WebLogDay?, next: WebLogDay?)
             if lines {

@@ -1,7 +1,10 @@
 /// The pages' Mustache templates, the stylesheet and the one small script. `{{x}}`
-/// escapes; `{{{x}}}` takes HTML that `HTML` built from escaped text, nothing else.
+/// escapes with `HTML.escape` (the `PARLEY_HTML` content type: byte by byte, where
+/// Mustache's own escaper goes by `Character` and lets a quote with a combining mark
+/// through); `{{{x}}}` takes HTML that `HTML` built from escaped text, nothing else.
 enum WebLogTemplates {
     static let head = """
+        {{% CONTENT_TYPE: PARLEY_HTML }}
         <!DOCTYPE html>
         <html lang="en">
         <head>
@@ -19,6 +22,7 @@ enum WebLogTemplates {
         """
 
     static let foot = """
+        {{% CONTENT_TYPE: PARLEY_HTML }}
         </main>
         <footer>All times are UTC{{#service}}; rooms of {{service}}{{/service}}.</footer>
         </body>
@@ -27,6 +31,7 @@ enum WebLogTemplates {
         """
 
     static let searchForm = """
+        {{% CONTENT_TYPE: PARLEY_HTML }}
         <form class="search" action="{{base}}/{{room.path}}/search" method="get" role="search">
         <input type="search" name="q" value="{{query}}" placeholder="Search this room" aria-label="Search this room" maxlength="256">
         <button type="submit">Search</button>
@@ -35,6 +40,7 @@ enum WebLogTemplates {
         """
 
     static let index = """
+        {{% CONTENT_TYPE: PARLEY_HTML }}
         {{> head}}
         <h1>Rooms</h1>
         {{^rooms}}<p>No room publishes its logs yet.</p>{{/rooms}}
@@ -50,6 +56,7 @@ enum WebLogTemplates {
         """
 
     static let calendar = """
+        {{% CONTENT_TYPE: PARLEY_HTML }}
         {{> head}}
         <h1>{{room.name}}</h1>
         {{#room.description}}<p class="description">{{room.description}}</p>{{/room.description}}
@@ -67,6 +74,7 @@ enum WebLogTemplates {
         """
 
     static let day = """
+        {{% CONTENT_TYPE: PARLEY_HTML }}
         {{> head}}
         <h1>{{room.name}}</h1>
         <p class="date"><strong>{{date}}</strong></p>
@@ -82,6 +90,7 @@ enum WebLogTemplates {
         """
 
     static let search = """
+        {{% CONTENT_TYPE: PARLEY_HTML }}
         {{> head}}
         <h1>Search {{room.name}}</h1>
         {{> searchForm}}
@@ -97,6 +106,7 @@ enum WebLogTemplates {
         """
 
     static let notFound = """
+        {{% CONTENT_TYPE: PARLEY_HTML }}
         {{> head}}
         <h1>Not found</h1>
         <p>There is no such page. A room's logs are here only while its owner publishes them and anyone may enter it.</p>
@@ -104,6 +114,7 @@ enum WebLogTemplates {
         """
 
     static let problem = """
+        {{% CONTENT_TYPE: PARLEY_HTML }}
         {{> head}}
         <h1>{{heading}}</h1>
         <p>{{message}}</p>

@@ -134,6 +134,9 @@ struct SQLiteRoomStoreTests {
         #expect(ops.messages.map(\.stanzaID) == ["id-3"], "word boundaries: 'stops' is not 'ops'")
         let syntax = try await store.query(Self.room, ArchiveQuery(fulltext: "\"quoted\" AND OR NEAR("))
         #expect(syntax.messages.isEmpty, "user text is never FTS syntax")
+        // A quote with a combining mark is one Character but still a quote to FTS5.
+        let combined = try await store.query(Self.room, ArchiveQuery(fulltext: "\"\u{301} OR cafe=x("))
+        #expect(combined.messages.isEmpty, "a quote hidden in a grapheme does not end the FTS string")
     }
 
     @Test("rooms do not see each other's archives")

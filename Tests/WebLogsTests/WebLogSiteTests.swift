@@ -26,7 +26,7 @@ struct WebLogSiteTests {
         site = WebLogSite(
             settings: .init(service: Self.service, policy: WebLogsPolicy(isEnabled: true), searchesPerMinute: 3),
             published: store.published, readers: try ArchiveReaders(path: path, count: 1, budget: 1),
-            occupants: { _ in 4 }, now: { Self.today })
+            occupants: { rooms in Dictionary(uniqueKeysWithValues: rooms.map { ($0, 4) }) }, now: { Self.today })
     }
 
     func save(_ room: JID = lobby, name: String = "The Lobby", _ change: (inout RoomConfiguration) -> Void = { _ in }) async throws {
@@ -113,6 +113,7 @@ struct WebLogSiteTests {
         let (unknown, unknownPage) = await get("/nosuchroom/")
         #expect(unknown.status == 404)
         #expect(await get("/lobby/2025-12-05").0.status == 200)
+        #expect(await get("/").1.contains("The Lobby"), "listed (and the index kept for a second)")
         try await save { $0.isMembersOnly = true }
         let (closed, closedPage) = await get("/lobby/2025-12-05")
         #expect(closed.status == 404 && closedPage == unknownPage)
@@ -129,7 +130,7 @@ struct WebLogSiteTests {
         try await save()
         let hidden = WebLogSite(
             settings: .init(service: Self.service, policy: WebLogsPolicy(isEnabled: true, hiddenRooms: [Self.lobby])),
-            published: store.published, readers: try ArchiveReaders(path: path, count: 1, budget: 1), occupants: { _ in 0 },
+            published: store.published, readers: try ArchiveReaders(path: path, count: 1, budget: 1), occupants: { _ in [:] },
             now: { Self.today })
         #expect(await hidden.respond(to: WebRequest(path: "/lobby/")).status == 404)
         #expect(await get("/lobby/2025-12-08").0.status == 404, "a day in the future")
@@ -173,6 +174,27 @@ struct WebLogSiteTests {
         #expect(limited.status == 429 && limited.header("Retry-After") != nil)
         #expect(await get("/lobby/search?q=hello", from: "192.0.2.10").0.status == 200)
         #expect(await get("/lobby/search?q=" + String(repeating: "a+", count: 20), from: "192.0.2.11").0.status == 400)
+        // IPv6 addresses share a bucket per /64.
+        for host in ["1", "2", "3"] { _ = await get("/lobby/search?q=hello", from: "2001:db8:1:2::\(host)") }
+        #expect(await get("/lobby/search?q=hello", from: "2001:db8:1:2:ffff::9").0.status == 429)
+        #expect(await get("/lobby/search?q=hello", from: "2001:db8:1:3::1").0.status == 200)
+        // A query cannot leave the search box's attribute, combining marks or not.
+        let (_, box) = await get("/lobby/search?q=%22%CC%81+autofocus+onfocus%3Dalert(1)", from: "192.0.2.12")
+        #expect(box.contains("value=\"&quot;\u{301} autofocus onfocus=alert(1)\""))
+        #expect(!box.contains("value=\"\"") && !box.contains("\" autofocus"))
+    }
+
+    @Test("a removed message's author is not in the download either; a day over its byte budget stops early")
+    func budgets() async throws {
+        try await fill()
+        let (_, jsonl) = await get("/lobby/2025-12-05.jsonl")
+        #expect(!jsonl.contains("mallory") && jsonl.contains("\"type\":\"removed\""))
+        let small = WebLogSite(
+            settings: .init(service: Self.service, policy: WebLogsPolicy(isEnabled: true), maxDayBytes: 10),
+            published: store.published, readers: try ArchiveReaders(path: path, count: 1, budget: 1),
+            occupants: { _ in [:] }, now: { Self.today })
+        let page = String(buffer: await small.respond(to: WebRequest(path: "/lobby/2025-12-05")).body)
+        #expect(page.contains("id=\"m1\"") && !page.contains("id=\"m2\""))
     }
 
     @Test("search pages go back in time by the last hit shown")

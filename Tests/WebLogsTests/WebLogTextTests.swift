@@ -25,6 +25,20 @@ struct WebLogTextTests {
             == "<a href=\"https://a.org/\" rel=\"nofollow ugc noopener\">https://a.org/</a>&quot;onmouseover=&quot;x")
     }
 
+    @Test("a flood of closing parentheses after a link costs one pass, and keeps the balance")
+    func parenthesisFlood() {
+        let flood = "http://a.org/x" + String(repeating: ")", count: 200_000)
+        let html = HTML.linkified(flood)
+        #expect(html.hasPrefix("<a href=\"http://a.org/x\" rel=\"nofollow ugc noopener\">http://a.org/x</a>)"))
+        #expect(HTML.linkified("(see http://a.org/(b)))") == "(see <a href=\"http://a.org/(b)\" rel=\"nofollow ugc noopener\">http://a.org/(b)</a>))")
+    }
+
+    @Test("a quote with a combining mark is still escaped (Mustache's own escaper goes by Character)")
+    func combiningMarks() {
+        #expect(HTML.escape("\"\u{301} onfocus=x") == "&quot;\u{301} onfocus=x")
+        #expect(HTML.escape("<\u{301}script>") == "&lt;\u{301}script&gt;")
+    }
+
     @Test("search hits: the matched words in <mark>, everything else escaped")
     func highlights() {
         #expect(HTML.highlighted("a <b> \u{1}deploy\u{2} & \u{1}Déploy\u{2}")
