@@ -6,6 +6,7 @@
 #
 #   Benchmarks/run-muc-benchmark.sh                  # defaults: N=50,200; 3 rounds
 #   Benchmarks/run-muc-benchmark.sh --rounds 1 --senders 4
+#   Benchmarks/run-muc-benchmark.sh --server ejabberd  # ejabberd's own MUC instead of Prosody's
 #   RUN_DIR=/tmp/x KEEP_RUN_DIR=1 Benchmarks/run-muc-benchmark.sh
 #
 # Extra arguments go to Benchmarks/muc/bench.py (see --help). Environment:
