@@ -195,7 +195,9 @@ async def test_start_and_end_select_by_time(alice, service):
     early, late, stamps = await _two_bursts(alice, room)
     # A whole second between the two bursts.
     last_early = parse_xmpp_datetime(stamps[early[-1]])
-    boundary = datetime.fromtimestamp(math.ceil(last_early.timestamp()), timezone.utc)
+    # The next whole second after it (not ceil: a message stamped on a whole second would
+    # be its own boundary, and `start` includes it).
+    boundary = datetime.fromtimestamp(math.floor(last_early.timestamp()) + 1, timezone.utc)
     assert boundary < parse_xmpp_datetime(stamps[late[0]])
 
     page = await mam_query(alice, room, form={"start": xmpp_datetime(boundary)})

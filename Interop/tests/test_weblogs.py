@@ -172,7 +172,9 @@ async def test_only_reading_methods_and_head_gets_headers_without_a_body(stack, 
             assert status == 405 and headers.get("Allow") == "GET, HEAD", (method, path, status)
     for path in ("/health", "/metrics", "/logs/", "/logs/style.css"):
         status, headers, body = await loop.run_in_executor(None, request, "HEAD", path)
-        assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0, (path, status, headers)
+        expected, _, _ = await loop.run_in_executor(None, request, "GET", path)
+        # /health may be 503 (a twin seen earlier in the session): HEAD answers as GET does.
+        assert status == expected and body == b"" and int(headers["Content-Length"]) > 0, (path, status, headers)
 
 
 async def test_a_service_admin_takes_a_room_off_the_web_and_its_owner_cannot_put_it_back(connect, stack, alice, bob,
