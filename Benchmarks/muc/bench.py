@@ -663,7 +663,7 @@ class Bench:
                                              self.phase_fanout(rooms[s], n, self.args.latency_messages, 1, 1))
                 for s in svc_order:
                     await self.run_phase(rnd, f"leave N={n}", s, self.phase_leave(rooms[s], n))
-            for s in svc_order:
+            for s in svc_order if self.args.history else ():
                 await self.run_phase(rnd, f"history H={self.args.history}", s,
                                      self.phase_history(f"hist-r{rnd}@{SERVICES[s][1]}"))
 
@@ -832,7 +832,7 @@ def parse_args(argv=None):
     p.add_argument("--window", type=int, default=50, help="messages in flight per sender")
     p.add_argument("--latency-messages", type=int, default=100,
                    help="messages sent one at a time (window 1) for the unloaded latency; 0 skips it")
-    p.add_argument("--history", type=int, default=1000, help="messages in the history room")
+    p.add_argument("--history", type=int, default=1000, help="messages in the history room; 0 skips the history phase")
     p.add_argument("--history-joiners", type=int, default=5, help="occupants joining the history room, one by one")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--services", default="parley,prosody", help="which services, in round-1 order")
@@ -843,7 +843,8 @@ def parse_args(argv=None):
     p.add_argument("--no-muc-mam", dest="muc_mam", action="store_false",
                    help="Prosody's MUC without mod_muc_mam (by default it archives in SQLite, as Parley does)")
     p.add_argument("--prosody-read-size", type=int, default=None,
-                   help="experiment: Prosody's network_settings.read_size (default: Prosody's own, 8192)")
+                   help="experiment: Prosody's network_default_read_size, the bytes it reads at a time "
+                        "from a client or component connection (default: Prosody's own, 4096)")
     args = p.parse_args(argv)
     args.sizes = [int(x) for x in args.sizes.split(",")]
     args.messages = [int(x) for x in args.messages.split(",")]
@@ -889,7 +890,9 @@ def with_prosody_muc(stack: Stack, read_size: int | None = None, muc_mam: bool =
         if read_size:
             # A global option: it must come before the first VirtualHost/Component line.
             first = re.search(r'^(VirtualHost|Component)\b', text, re.M)
-            option = f"network_settings = {{ read_size = {int(read_size)} }} -- bench.py --prosody-read-size\n\n"
+            # Accepted connections read this many bytes at a time (core/portmanager.lua);
+            # network_settings.read_size only applies to outgoing ones.
+            option = f"network_default_read_size = {int(read_size)} -- bench.py --prosody-read-size\n\n"
             text = text[:first.start()] + option + text[first.start():]
         if not re.search(r'^\s*Component\s+"' + re.escape(PROSODY_MUC_DOMAIN) + '"', text, re.M):
             text += ("\n-- Added by Benchmarks/muc/bench.py: Prosody's own MUC, for comparison.\n"
@@ -974,7 +977,7 @@ def main(argv=None) -> int:
           f"history={args.history} joiners={args.history_joiners} rounds={args.rounds} "
           f"ports c2s {args.c2s_port} component {args.component_port}; log levels Parley "
           f"{args.parley_log_level}, Prosody {args.prosody_log_level}"
-          + (f"; Prosody network_settings.read_size {args.prosody_read_size}" if args.prosody_read_size else ""))
+          + (f"; Prosody network_default_read_size {args.prosody_read_size}" if args.prosody_read_size else ""))
     print(f"run dir: {args.run_dir}", flush=True)
 
     settings = StackSettings(

@@ -12,6 +12,7 @@
 --   modules_enabled = { ...; "parley_multicast" }
 --   parley_multicast_components = { "rooms.example.org" }   -- trusted component domains
 --   parley_multicast_max_addresses = 10000                  -- optional
+--   parley_multicast_read_size = 65536                      -- optional, 0 leaves Prosody's
 -- plugin_paths must include the directory holding this file.
 
 local st = require "util.stanza";
@@ -30,6 +31,11 @@ end
 local trusted = module:get_option_set("parley_multicast_components", {});
 -- XEP-0033 suggests 20..100 for clients; a component fanning out to a big room needs more.
 local max_addresses = module:get_option_number("parley_multicast_max_addresses", 10000);
+-- Prosody reads 4 KiB at a time from an accepted connection, less than one fan-out to 100
+-- occupants: each read then delivers one event and every copy is a write of its own. Reading
+-- more from the trusted component lets one loop pass queue several events per client, which
+-- Prosody then writes together, as it does for its own MUC.
+local read_size = module:get_option_number("parley_multicast_read_size", 65536);
 
 -- Disco#info on the host: this is how a component finds out it may multicast here.
 module:add_feature(xmlns_address);
@@ -54,6 +60,11 @@ local function handle_multicast(event)
 		origin.send(st.error_reply(stanza, "auth", "forbidden",
 			"Multicast is only for trusted components"));
 		return true;
+	end
+
+	if read_size > 0 and not origin.parley_multicast_read_size and origin.conn and origin.conn.set_mode then
+		origin.parley_multicast_read_size = true;
+		origin.conn:set_mode(read_size);
 	end
 
 	-- Check every address before delivering to any (XEP-0033 §6, step 5): all or nothing.

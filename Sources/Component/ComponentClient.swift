@@ -254,34 +254,42 @@ public final class ComponentClient: Sendable {
     /// once; each copy is that text with its own `to` spliced in after the name.
     static func encode(_ outbound: [Outbound], allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 1024)
-        var longestStanza = 0
+        var longestTag = 0
         for item in outbound {
             switch item {
             case .stanza(let stanza):
-                let written = buffer.writeString(XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client))
-                longestStanza = max(longestStanza, written)
+                let serialized = XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client)
+                let tag = serialized.utf8.withContiguousStorageIfAvailable(XMLSerializer.longestTag)
+                longestTag = max(longestTag, tag ?? XMLSerializer.longestTag(in: serialized.utf8))
+                buffer.writeString(serialized)
             case .fanOut(let stanza, let recipients):
                 // Written straight into the buffer: the text once, split after the
                 // element name, and per copy only the recipient in between.
                 let serialized = Array(XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client).utf8)
-                if !recipients.isEmpty { longestStanza = max(longestStanza, serialized.count + 64) }
                 let split = stanza.name.utf8.count + 1
                 buffer.reserveCapacity(minimumWritableBytes: recipients.count * (serialized.count + 64))
+                var longestAddress = 0
                 for recipient in recipients {
                     let address = recipient.description
+                    let written: Int
                     buffer.writeBytes(serialized[..<split])
                     buffer.writeStaticString(" to='")
                     if XMLSerializer.needsNoEscaping(address, inAttribute: true) {
-                        buffer.writeString(address)
+                        written = buffer.writeString(address)
                     } else {
-                        buffer.writeString(XMLSerializer.escaped(address, inAttribute: true))
+                        written = buffer.writeString(XMLSerializer.escaped(address, inAttribute: true))
                     }
                     buffer.writeStaticString("'")
                     buffer.writeBytes(serialized[split...])
+                    longestAddress = max(longestAddress, written)
+                }
+                if !recipients.isEmpty {
+                    let tag = serialized.withUnsafeBufferPointer(XMLSerializer.longestTag)
+                    longestTag = max(longestTag, tag + longestAddress + 6)
                 }
             }
         }
-        buffer.writeRepeatingByte(UInt8(ascii: " "), count: parserFlush(afterLongestStanza: longestStanza))
+        buffer.writeRepeatingByte(UInt8(ascii: " "), count: parserFlush(afterLongestTag: longestTag))
         return buffer
     }
 
@@ -289,13 +297,15 @@ public final class ComponentClient: Sendable {
     ///
     /// Expat 2.6's reparse deferral (backported to Debian 12's 2.5.0, and used by
     /// Prosody through lua-expat and ejabberd through fast_xml, neither of which
-    /// turns it off) does not retry a token cut by a read until the unparsed bytes
-    /// have doubled. When the server's read ends inside one of the last tags of a
-    /// write, the stanza waits for Parley's next write — up to a keepalive
-    /// interval. Whitespace between stanzas is legal (RFC 6120 §11.7); as many
-    /// bytes as the longest stanza in the write guarantee the doubling for every
-    /// tag in it, at a cost of one stanza per write (1/K of a fan-out to K).
-    static func parserFlush(afterLongestStanza length: Int) -> Int {
+    /// turns it off) does not retry a token after an attempt that consumed nothing
+    /// until the unparsed bytes have doubled. Text is reported as it arrives, so the
+    /// only tokens that can be held are tags: when reads cut one of the last tags of
+    /// a write so that an attempt holds only its beginning, the stanza would wait
+    /// for Parley's next write, up to a keepalive interval. Whitespace between
+    /// stanzas is legal (RFC 6120 §11.7); as many bytes as the longest tag in the
+    /// write guarantee the doubling for every tag in it. (Padding by the longest
+    /// stanza, as before, doubled a 200-recipient multicast stanza.)
+    static func parserFlush(afterLongestTag length: Int) -> Int {
         min(length, maximumFlush)
     }
 

@@ -87,6 +87,26 @@ public enum XMLSerializer {
         }
     }
 
+    /// The length in bytes of the longest tag (`<` to `>`) in this serializer's output:
+    /// the longest token a parser can be left holding at the end of a read, since text
+    /// is reported as it arrives. Exact because `<` and `>` are escaped everywhere else.
+    @inlinable
+    public static func longestTag<Bytes: Sequence<UInt8>>(in serialized: Bytes) -> Int {
+        var longest = 0
+        var offset = 0
+        var opened = -1
+        for byte in serialized {
+            if byte == UInt8(ascii: "<") {
+                opened = offset
+            } else if byte == UInt8(ascii: ">"), opened >= 0 {
+                longest = max(longest, offset - opened + 1)
+                opened = -1
+            }
+            offset += 1
+        }
+        return longest
+    }
+
     /// Whether `text` can be written as it is (nothing to escape or replace).
     public static func needsNoEscaping(_ text: String, inAttribute: Bool) -> Bool {
         !text.utf8.contains(where: needsEscaping)
