@@ -113,6 +113,7 @@ public final class ComponentClient: Sendable {
                         try channel.pipeline.syncOperations.addHandler(try OpenSSLClientHandler(settings: settings, logger: logger))
                     }
                     try channel.pipeline.syncOperations.addHandlers([
+                        QuickAck(),
                         IdleStateHandler(writeTimeout: keepalive),
                         WhitespaceKeepalive(),
                         XMLStreamDecoder(parser: parser),
