@@ -259,9 +259,8 @@ public final class ComponentClient: Sendable {
         for item in outbound {
             switch item {
             case .stanza(let stanza):
-                let serialized = XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client)
-                let tag = serialized.utf8.withContiguousStorageIfAvailable(XMLSerializer.longestTag)
-                longestTag = max(longestTag, tag ?? XMLSerializer.longestTag(in: serialized.utf8))
+                var serialized = XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client)
+                longestTag = max(longestTag, serialized.withUTF8(XMLSerializer.longestTag))
                 buffer.writeString(serialized)
             case .fanOut(let stanza, let recipients):
                 // Written straight into the buffer: the text once, split after the
@@ -286,7 +285,7 @@ public final class ComponentClient: Sendable {
                 }
                 if !recipients.isEmpty {
                     let tag = serialized.withUnsafeBufferPointer(XMLSerializer.longestTag)
-                    longestTag = max(longestTag, tag + longestAddress + 6)
+                    longestTag = max(longestTag, tag + " to=''".utf8.count + longestAddress)
                 }
             }
         }
