@@ -106,6 +106,13 @@ let package = Package(
             name: "durability-bench", dependencies: ["Storage", "MUC", "XMPPCore", "XMLStream"],
             path: "Benchmarks/DurabilityBenchmark"),
 
+        // The router fuzz target (Fuzz/run-router-fuzzer.sh builds it with libFuzzer; a plain build replays seeds).
+        .executableTarget(
+            name: "parley-fuzz-router",
+            dependencies: ["Service", "Component", "Storage", "XMPPCore", "XMLStream",
+                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/Router"),
+
         .testTarget(name: "XMLStreamTests", dependencies: ["XMLStream"]),
         .testTarget(name: "XMPPCoreTests", dependencies: ["XMPPCore"]),
         .testTarget(name: "MUCTests", dependencies: ["MUC", "XMPPCore", "XMLStream"]),

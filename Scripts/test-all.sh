@@ -4,7 +4,8 @@
 #   2. builds Parley and its tests,
 #   3. swift test: unit tests (parser, model, router, configuration) and
 #      component tests (the real component over loopback against a scripted server),
-#      then a short libFuzzer run over the parser and the rooms (Fuzz/),
+#      then short libFuzzer runs over the parser and the rooms, and over the whole
+#      service behind the router (Fuzz/),
 #   4. the interop suite: a real Prosody with Parley attached, driven by slixmpp clients,
 #   5. the same interop suite with Parley attached to a real ejabberd (run as root: the
 #      harness starts ejabberd as the ejabberd user).
@@ -31,6 +32,12 @@ echo "== fuzz smoke (libFuzzer, 20,000 executions; Fuzz/run-fuzzer.sh runs 10 mi
 RUNS=20000 Fuzz/run-fuzzer.sh >"$logs/fuzz.log" 2>&1
 fuzz_status=$?
 grep -E "^stat::number_of_executed_units|no crash|ERROR|SUMMARY" "$logs/fuzz.log" | head -5
+
+echo "== router fuzz smoke (seeds replayed through the whole service, then libFuzzer 2,000 executions)"
+{ "$(swift build --show-bin-path)/parley-fuzz-router" Fuzz/corpus && RUNS=2000 Fuzz/run-router-fuzzer.sh; } \
+    >"$logs/router-fuzz.log" 2>&1
+router_fuzz_status=$?
+grep -E "replayed|^stat::number_of_executed_units|no crash|FAILED|ERROR|SUMMARY|Parley wrote" "$logs/router-fuzz.log" | head -6
 
 # pytest's closing summary line of a log, e.g. "3 failed, 240 passed, 9 xfailed in 160.42s".
 pytest_summary() {
@@ -68,7 +75,8 @@ failed=$swift_failed_tests
 any_failed=0
 [[ $swift_status -ne 0 ]] && any_failed=1
 [[ $fuzz_status -ne 0 ]] && any_failed=1
-statuses="swift test exit status: $swift_status; fuzz smoke exit status: $fuzz_status"
+[[ $router_fuzz_status -ne 0 ]] && any_failed=1
+statuses="swift test exit status: $swift_status; fuzz smoke exit status: $fuzz_status; router fuzz exit status: $router_fuzz_status"
 for server in "${interop_servers[@]}"; do
     passed=$((passed + interop_passed[$server]))
     failed=$((failed + interop_failed[$server]))

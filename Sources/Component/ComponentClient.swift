@@ -253,7 +253,7 @@ public final class ComponentClient: Sendable {
 
     /// All replies to one stanza go out in one write. A fan-out is serialized
     /// once; each copy is that text with its own `to` spliced in after the name.
-    static func encode(_ outbound: [Outbound], allocator: ByteBufferAllocator) -> ByteBuffer {
+    public static func encode(_ outbound: [Outbound], allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 1024)
         var longestTag = 0
         for item in outbound {

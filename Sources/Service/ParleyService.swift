@@ -1,7 +1,5 @@
-import Alerts
 import Component
 import Foundation
-import Inbox
 import ParleyMetrics
 import Logging
 import NIOPosix
@@ -37,73 +35,16 @@ public struct ParleyService: Sendable {
         } catch {
             preconditionFailure("the configuration loader validated the domain: \(error)")
         }
-        let store: SQLiteRoomStore
-        let lock: DatabaseLock
         do {
             let directory = URL(fileURLWithPath: configuration.storage.databasePath).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
         }
-        lock = try DatabaseLock(database: configuration.storage.databasePath)
+        let lock = try DatabaseLock(database: configuration.storage.databasePath)
         defer { withExtendedLifetime(lock) {} }
-        do {
-            store = try SQLiteRoomStore(path: configuration.storage.databasePath, durability: configuration.storage.durability)
-        } catch {
-            throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
-        }
-        do {
-            let ended = try await store.endOrphanedRooms(at: Date().timeIntervalSince1970)
-            if ended > 0 { logger.notice("\(ended) rooms that had ended without being told so (a temporary room when Parley stopped) are ended now") }
-        } catch {
-            throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
-        }
-        let exporter = PrometheusExporter()
-        let metrics = ServiceMetrics(
-            factory: exporter, version: ParleyVersion.current, startTime: Date().timeIntervalSince1970)
-        let alerts = AlertService(store: store, maxKeywordsPerUser: configuration.alerts.maxKeywordsPerUser)
-        do {
-            try await alerts.load()
-        } catch {
-            throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath): \(error)")
-        }
-        let rooms = RoomHost(
-            domain: domain, store: store, alerts: alerts, limits: configuration.limits,
-            serviceAdmins: configuration.service.admins, creation: configuration.rooms, webLogs: configuration.webLogs.policy,
-            metrics: metrics, logger: logger)
-        await rooms.recoverOccupants()
-        // Full-text searches on read connections of their own, answered when done.
-        let (lateAnswers, lateContinuation) = AsyncStream.makeStream(of: [Outbound].self)
-        // The inbox and alert `items` read there too.
-        let readers: ArchiveReaders
-        do {
-            readers = try ArchiveReaders(
-                path: configuration.storage.databasePath, count: 2,
-                budget: Double(configuration.limits.queryMilliseconds) / 1000)
-            await rooms.searchOffPath(readers, answers: lateContinuation)
-        } catch {
-            throw ServiceError.databaseUnavailable("\(configuration.storage.databasePath) (read connection): \(error)")
-        }
-        let alertsProtocol = KeywordAlertsProtocol(
-            service: domain, alerts: alerts, archive: readers,
-            mayRead: { room, user in await rooms.mayRead(room, user: user) })
-        let inbox = InboxProtocol(store: readers, occupantCount: { room in await rooms.occupantCount(room) })
-        let databasePath = configuration.storage.databasePath
-        let commands = AdminCommands(
-            domain: domain, admins: configuration.service.admins, rooms: rooms,
-            sources: .init(
-                storeStatistics: { try? await store.statistics() },
-                roomSummaries: {
-                    // A read connection of its own (WAL): counting every room's archive never holds up the writer.
-                    await Task.detached { try? AdminDatabase(path: databasePath).rooms() }.value
-                }))
-        let router = Router(
-            domain: domain, serviceName: configuration.service.name, rooms: rooms, alerts: alertsProtocol,
-            inbox: inbox, follows: store, commands: commands,
-            multicast: configuration.multicast.mode == .off
-                ? nil : MulticastRelay(domain: domain, configuration: configuration.multicast, logger: logger),
-            maxStanzaBytes: configuration.component.limits.maxStanzaBytes,
-            metrics: metrics, lateAnswers: lateContinuation, logger: logger)
+        let core = try await ServiceCore.open(configuration, domain: domain, logger: logger)
+        let (store, rooms, router, metrics, exporter) = (core.store, core.rooms, core.router, core.metrics, core.exporter)
         let systemd = SystemdNotifier()
         let component = ComponentClient(
             configuration: configuration.component, handler: router, metrics: metrics,
@@ -111,7 +52,7 @@ public struct ParleyService: Sendable {
                 systemd.notify(up ? "STATUS=serving \(domain) through \(configuration.component.host):\(configuration.component.port)"
                                   : "STATUS=component link down: reconnecting to \(configuration.component.host):\(configuration.component.port)")
             },
-            lateOutbound: lateAnswers,
+            lateOutbound: core.lateAnswers,
             logger: logger)
         logger.info("Parley \(ParleyVersion.current) serving \(domain)")
         let sweeper = RetentionSweeper(

@@ -125,7 +125,7 @@ public struct Router: ComponentStanzaHandler {
             return bounded(answer.outbound, answering: answer.stanza)
         }
         guard let multicast else { return outbound }
-        return await multicast.expand(outbound, maxStanzaBytes: maxStanzaBytes)
+        return await multicast.expand(PresenceCoalescing.coalesce(outbound), maxStanzaBytes: maxStanzaBytes)
     }
 
     /// The last line of defence: a stanza over `maxStanzaBytes` would make the

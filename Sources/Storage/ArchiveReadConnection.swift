@@ -47,20 +47,31 @@ public final class ArchiveReadConnection: @unchecked Sendable {
     }
 }
 
-/// One thread at nice 10 that runs jobs in order.
+/// One thread at nice 10 that runs jobs in order; the thread ends when the worker is
+/// released (a service assembled again, as the router fuzz target does per input, must
+/// not leave threads behind).
 final class LowPriorityWorker: @unchecked Sendable {
-    private let lock = NSCondition()
-    private var jobs: [() -> Void] = []
+    /// What the thread holds: never the worker itself, or the worker would outlive its owner.
+    private final class Jobs: @unchecked Sendable {
+        let lock = NSCondition()
+        var pending: [() -> Void] = []
+        var closed = false
+    }
+    private let jobs = Jobs()
 
     init(name: String) {
-        let thread = Thread { [lock] in
+        let thread = Thread { [jobs] in
             // Linux keeps a nice value per thread: 0 is the calling thread.
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
             while true {
-                lock.lock()
-                while self.jobs.isEmpty { lock.wait() }
-                let job = self.jobs.removeFirst()
-                lock.unlock()
+                jobs.lock.lock()
+                while jobs.pending.isEmpty && !jobs.closed { jobs.lock.wait() }
+                guard !jobs.pending.isEmpty else {
+                    jobs.lock.unlock()
+                    return
+                }
+                let job = jobs.pending.removeFirst()
+                jobs.lock.unlock()
                 job()
             }
         }
@@ -68,12 +79,19 @@ final class LowPriorityWorker: @unchecked Sendable {
         thread.start()
     }
 
+    deinit {
+        jobs.lock.lock()
+        jobs.closed = true
+        jobs.lock.signal()
+        jobs.lock.unlock()
+    }
+
     func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            lock.lock()
-            jobs.append { continuation.resume(returning: body()) }
-            lock.signal()
-            lock.unlock()
+            jobs.lock.lock()
+            jobs.pending.append { continuation.resume(returning: body()) }
+            jobs.lock.signal()
+            jobs.lock.unlock()
         }
     }
 }

@@ -1,0 +1,203 @@
+// The router fuzz target: bytes a server sends on the component stream in, everything
+// Parley would write out. Unlike Fuzz/ParleyFuzz.swift (parser and one room), each input
+// meets the whole service as `parley run` assembles it (`ServiceCore`): the router, every
+// room, MAM with full text, the inbox, keyword alerts, admin commands, the multicast relay
+// and SQLite, on a fresh database. Every write is parsed back: Parley must never send what
+// is not well-formed or is over `component.max_stanza_bytes`, or the server drops the link.
+//
+// Built with `-DPARLEY_FUZZ` and `--sanitize=fuzzer,address` by Fuzz/run-router-fuzzer.sh,
+// it is a libFuzzer binary; built plainly (as `swift build` does) it replays the files and
+// directories it is given, so CI runs the seeds through the same code without sanitizers.
+import Component
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import Service
+import Storage
+import XMLStream
+import XMPPCore
+
+private let domain = "rooms.localhost"
+private let maxStanzaBytes = 64 * 1024
+/// Three stanzas before each input: a room with its owner, unlocked, with one message in
+/// its archive, so inputs reach configuration, moderation, MAM and alerts, not only entering.
+private let prelude = """
+    <stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' from='\(domain)' id='fuzz'>\
+    <presence from='owner@localhost/desk' to='fuzz@\(domain)/Owner'><x xmlns='http://jabber.org/protocol/muc'/></presence>\
+    <iq from='owner@localhost/desk' to='fuzz@\(domain)' id='c1' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'>\
+    <x xmlns='jabber:x:data' type='submit'/></query></iq>\
+    <message from='owner@localhost/desk' to='fuzz@\(domain)' type='groupchat' id='m1'><body>hello fuzz</body></message>
+    """
+
+/// Waits for async work from libFuzzer's synchronous callback: the service's actors run
+/// on the cooperative pool while this thread blocks.
+private func blocking(_ work: @escaping @Sendable () async -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        await work()
+        done.signal()
+    }
+    done.wait()
+}
+
+/// `PARLEY_FUZZ_TRACE=1`: every write goes to stderr, to see what an input reaches.
+private let trace = ProcessInfo.processInfo.environment["PARLEY_FUZZ_TRACE"] != nil
+
+/// What Parley writes must parse back, whole, within the limit the server enforces.
+private func checkWritten(_ outbound: [Outbound]) {
+    guard !outbound.isEmpty else { return }
+    var buffer = ComponentClient.encode(outbound, allocator: ByteBufferAllocator())
+    let written = buffer.readBytes(length: buffer.readableBytes) ?? []
+    if trace { FileHandle.standardError.write(Data(written + [10])) }
+    let reader = XMLStreamParser(
+        namespaceAliases: [Namespace.componentAccept: Namespace.client],
+        limits: XMLStreamLimits(maxStanzaBytes: maxStanzaBytes, maxDepth: 64))
+    var events = reader.feed(Array("<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams'>".utf8))
+    events += reader.feed(written)
+    let stanzas = events.filter { if case .element = $0 { true } else { false } }.count
+    let expected = outbound.reduce(0) { $0 + $1.deliveries }
+    for event in events {
+        switch event {
+        case .element, .streamOpen: continue
+        case .rejected(let element, let reason):
+            fatalError("Parley wrote a \(element.name) the server would refuse: \(reason)")
+        case .streamClose:
+            fatalError("Parley wrote a stream close inside a stanza")
+        }
+    }
+    if let failure = reader.error {
+        fatalError("Parley wrote XML that does not parse: \(failure)\n\(String(decoding: written, as: UTF8.self))")
+    }
+    precondition(stanzas == expected, "wrote \(stanzas) stanzas for \(expected) deliveries")
+}
+
+/// One fresh service per input, on a database of its own.
+private func run(_ input: [UInt8], in directory: URL) {
+    let path = directory.appendingPathComponent("fuzz.sqlite").path
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    // A copy of an empty database made once: creating the schema per input would cost
+    // more than the input itself.
+    do {
+        try FileManager.default.copyItem(atPath: emptyDatabase, toPath: path)
+    } catch {
+        fatalError("cannot copy \(emptyDatabase) to \(path): \(error)")
+    }
+    // The first byte picks where the read is cut (as a socket read would cut it) and
+    // whether fan-outs go through a multicast service.
+    let first = input.first ?? 0
+    let cut = input.count > 1 ? Int(first >> 1) % input.count : input.count
+    var configuration = ParleyConfiguration(
+        component: ComponentConfiguration(
+            domain: domain, host: "127.0.0.1", port: 5347, secret: "fuzz",
+            limits: XMLStreamLimits(maxStanzaBytes: maxStanzaBytes, maxDepth: 32)),
+        storage: StorageConfiguration(databasePath: path, durability: .crash),
+        service: ServiceConfiguration(admins: [try! JID("admin@localhost")]),
+        rooms: RoomsConfiguration(localDomain: "localhost"))
+    configuration.multicast.mode = first & 1 == 1 ? .service(try! JID("localhost")) : .off
+    let logger = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
+    let (bytes, settings) = (input, configuration)
+    blocking {
+        let core: ServiceCore
+        do {
+            core = try await ServiceCore.open(
+                settings, domain: try! JID(domain), answersLate: false, logger: logger)
+        } catch {
+            fatalError("the fuzz database did not open: \(error)")
+        }
+        let router = core.router
+        checkWritten(await router.linkReady())
+        let parser = XMLStreamParser(
+            namespaceAliases: [Namespace.componentAccept: Namespace.client], limits: settings.component.limits)
+        for read in [Array(prelude.utf8), Array(bytes[..<cut]), Array(bytes[cut...])] {
+            var batch: [ComponentInput] = []
+            for event in parser.feed(read) {
+                switch event {
+                case .element(let element): batch.append(.stanza(element))
+                case .rejected(let element, let reason): batch.append(.rejected(element, reason: reason))
+                case .streamOpen, .streamClose: continue
+                }
+            }
+            // A stream error ends the link; what came before it was still handled.
+            checkWritten(await router.handle(batch))
+            if parser.error != nil { break }
+        }
+        checkWritten(await router.tick())
+        checkWritten(await router.farewell())
+        await core.rooms.flush()
+    }
+}
+
+private let workDirectory: URL = {
+    let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+    let url = URL(fileURLWithPath: base).appendingPathComponent("parley-fuzz-router-\(getpid())")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}()
+
+/// An empty database of the current schema, made when first needed.
+private let emptyDatabase: String = {
+    let path = workDirectory.appendingPathComponent("empty.sqlite").path
+    do {
+        _ = try SQLiteRoomStore(path: path, durability: .crash)
+    } catch {
+        fatalError("cannot create \(path): \(error)")
+    }
+    return path
+}()
+
+#if PARLEY_FUZZ
+@_cdecl("LLVMFuzzerTestOneInput")
+func parleyRouterFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    run(Array(UnsafeBufferPointer(start: data, count: size)), in: workDirectory)
+    return 0
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+
+/// The program's entry: SwiftPM links an executable's `main` to `<module>_main`, and with
+/// `main` defined libFuzzer's archive leaves its own out; this hands over to libFuzzer's driver.
+@_cdecl("parley_fuzz_router_main")
+func fuzzMain(
+    _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> CInt {
+    var count = argc
+    var arguments = argv
+    let status = LLVMFuzzerRunDriver(&count, &arguments, parleyRouterFuzz)
+    try? FileManager.default.removeItem(at: workDirectory)
+    return status
+}
+#else
+/// A replay of every file named, and of every file in every directory named.
+@main
+enum RouterFuzzReplay {
+    static func main() {
+        var files: [URL] = []
+        for argument in CommandLine.arguments.dropFirst() {
+            let url = URL(fileURLWithPath: argument)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+                FileHandle.standardError.write(Data("parley-fuzz-router: no such file: \(argument)\n".utf8))
+                exit(2)
+            }
+            if isDirectory.boolValue {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+                files += names.sorted().map { url.appendingPathComponent($0) }
+            } else {
+                files.append(url)
+            }
+        }
+        let started = Date()
+        for file in files {
+            guard let data = try? Data(contentsOf: file) else { continue }
+            run(Array(data), in: workDirectory)
+        }
+        try? FileManager.default.removeItem(at: workDirectory)
+        print("parley-fuzz-router: replayed \(files.count) inputs in \(String(format: "%.2f", Date().timeIntervalSince(started))) s, no failure")
+    }
+}
+#endif

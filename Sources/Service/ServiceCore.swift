@@ -1,0 +1,88 @@
+import Alerts
+import Foundation
+import Inbox
+import Logging
+import ParleyMetrics
+import Storage
+import XMPPCore
+
+/// Everything between the component link and the database, wired from a configuration:
+/// what `ParleyService.run` attaches to the server, and what the router fuzz target
+/// (Fuzz/Router) drives with bytes and no socket, so both exercise the same graph.
+public struct ServiceCore: Sendable {
+    public let domain: JID
+    public let store: SQLiteRoomStore
+    public let rooms: RoomHost
+    public let router: Router
+    public let exporter: PrometheusExporter
+    public let metrics: ServiceMetrics
+    /// Answers of the reads that run off the rooms' path (full-text MAM, inbox, alert `items`);
+    /// nil when the core was opened to answer them in line.
+    public let lateAnswers: AsyncStream<[Outbound]>?
+
+    /// Opens the database and assembles the service. `answersLate: false` answers every read
+    /// before the next stanza (deterministic, for fuzzing); the running service answers late.
+    public static func open(
+        _ configuration: ParleyConfiguration, domain: JID, answersLate: Bool = true, logger: Logger
+    ) async throws -> ServiceCore {
+        let path = configuration.storage.databasePath
+        let store: SQLiteRoomStore
+        do {
+            store = try SQLiteRoomStore(path: path, durability: configuration.storage.durability)
+            let ended = try await store.endOrphanedRooms(at: Date().timeIntervalSince1970)
+            if ended > 0 { logger.notice("\(ended) rooms that had ended without being told so (a temporary room when Parley stopped) are ended now") }
+        } catch {
+            throw ServiceError.databaseUnavailable("\(path): \(error)")
+        }
+        let exporter = PrometheusExporter()
+        let metrics = ServiceMetrics(
+            factory: exporter, version: ParleyVersion.current, startTime: Date().timeIntervalSince1970)
+        let alerts = AlertService(store: store, maxKeywordsPerUser: configuration.alerts.maxKeywordsPerUser)
+        do {
+            try await alerts.load()
+        } catch {
+            throw ServiceError.databaseUnavailable("\(path): \(error)")
+        }
+        let rooms = RoomHost(
+            domain: domain, store: store, alerts: alerts, limits: configuration.limits,
+            serviceAdmins: configuration.service.admins, creation: configuration.rooms, webLogs: configuration.webLogs.policy,
+            metrics: metrics, logger: logger)
+        await rooms.recoverOccupants()
+        // Full-text searches, the inbox and alert `items` read on connections of their own.
+        let readers: ArchiveReaders
+        do {
+            readers = try ArchiveReaders(path: path, count: 2, budget: Double(configuration.limits.queryMilliseconds) / 1000)
+        } catch {
+            throw ServiceError.databaseUnavailable("\(path) (read connection): \(error)")
+        }
+        var lateAnswers: AsyncStream<[Outbound]>? = nil
+        var lateContinuation: AsyncStream<[Outbound]>.Continuation? = nil
+        if answersLate {
+            let (stream, continuation) = AsyncStream.makeStream(of: [Outbound].self)
+            (lateAnswers, lateContinuation) = (stream, continuation)
+            await rooms.searchOffPath(readers, answers: continuation)
+        }
+        let alertsProtocol = KeywordAlertsProtocol(
+            service: domain, alerts: alerts, archive: readers,
+            mayRead: { room, user in await rooms.mayRead(room, user: user) })
+        let inbox = InboxProtocol(store: readers, occupantCount: { room in await rooms.occupantCount(room) })
+        let commands = AdminCommands(
+            domain: domain, admins: configuration.service.admins, rooms: rooms,
+            sources: .init(
+                storeStatistics: { try? await store.statistics() },
+                roomSummaries: {
+                    // A read connection of its own (WAL): counting every room's archive never holds up the writer.
+                    await Task.detached { try? AdminDatabase(path: path).rooms() }.value
+                }))
+        let router = Router(
+            domain: domain, serviceName: configuration.service.name, rooms: rooms, alerts: alertsProtocol,
+            inbox: inbox, follows: store, commands: commands,
+            multicast: configuration.multicast.mode == .off
+                ? nil : MulticastRelay(domain: domain, configuration: configuration.multicast, logger: logger),
+            maxStanzaBytes: configuration.component.limits.maxStanzaBytes,
+            metrics: metrics, lateAnswers: lateContinuation, logger: logger)
+        return ServiceCore(
+            domain: domain, store: store, rooms: rooms, router: router, exporter: exporter, metrics: metrics,
+            lateAnswers: lateAnswers)
+    }
+}
