@@ -129,3 +129,37 @@ async def test_clients_see_the_same_stanzas_with_and_without_multicast(stack, co
 def _restart(stack) -> None:
     stack.parley.stop()
     stack.start_parley()
+
+
+async def test_a_wave_of_joins_gives_everyone_each_presence_once(stack, connect, service):
+    """Five people enter at once a room with three in it: however Parley groups the
+    presences of one read into multicast stanzas, each joiner gets every other occupant's
+    presence exactly once, the present ones before its own self-presence, and those present
+    get each joiner once."""
+    from harness.muc import sync
+    names = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
+    clients = {name: await connect(name) for name in names}
+    captured: dict[str, list] = {name: [] for name in names}
+    for name, client in clients.items():
+        client.xmpp.register_handler(Callback(
+            "capture-wave", MatchXPath(f"{{{client.xmpp.default_ns}}}presence"),
+            lambda s, name=name: captured[name].append(s)))
+    room = new_room(service, "wave")
+    await create_room(clients["alice"], room, "alice")
+    for name in ("bob", "carol"):
+        await join(clients[name], room, name)
+    wave = names[3:]
+    await asyncio.gather(*(join(clients[name], room, name) for name in wave))
+    for client in clients.values():
+        await sync(client, room)
+    for name in names:
+        from_room = [p for p in captured[name] if p["from"].bare == room and p["type"] != "unavailable"]
+        nicks = [p["from"].resource for p in from_room]
+        others = sorted(n for n in nicks if n != name)
+        assert others == sorted(n for n in names if n != name), (name, nicks)
+        assert nicks.count(name) == 1, (name, nicks)
+        if name in wave:
+            own = nicks.index(name)
+            assert {"alice", "bob", "carol"} <= set(nicks[:own]), (name, nicks)
+    for client in clients.values():
+        await client.disconnect()
