@@ -24,6 +24,16 @@ public actor MulticastRelay {
     private let logger: Logger
     /// The service in use; nil: one stanza per recipient.
     public private(set) var service: JID?
+
+    /// Whether the service's copies leave in line with what Parley sends straight to the
+    /// same user. A service on the server's own domain (Prosody with mod_parley_multicast)
+    /// copies as it reads, so they do; one on a domain of its own (ejabberd's mod_multicast,
+    /// another process) may deliver its copies after a stanza Parley sent straight later, so
+    /// presences that must come before a joiner's self-presence are not sent through it.
+    public var keepsOrder: Bool {
+        guard let service else { return false }
+        return service.description == configuration.server
+    }
     private var chunk: Int
     /// Discovery requests in flight, by id: the JID asked.
     private var asked: [String: JID] = [:]

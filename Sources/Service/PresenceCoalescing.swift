@@ -10,6 +10,10 @@ import XMPPCore
 /// between, so every recipient sees exactly the stanzas, in exactly the order, it would
 /// have seen one by one. Occupants who see real JIDs get different presences (the
 /// `jid` of the item), so they are grouped apart by construction.
+///
+/// Only for a multicast service that keeps order with direct stanzas
+/// (`MulticastRelay.keepsOrder`): a joiner's self-presence goes straight to it and must not
+/// overtake the other presences.
 enum PresenceCoalescing {
     static func coalesce(_ outbound: [Outbound]) -> [Outbound] {
         // Cheap check first: fan-outs of messages carry no unicast presences.

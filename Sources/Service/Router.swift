@@ -125,7 +125,8 @@ public struct Router: ComponentStanzaHandler {
             return bounded(answer.outbound, answering: answer.stanza)
         }
         guard let multicast else { return outbound }
-        return await multicast.expand(PresenceCoalescing.coalesce(outbound), maxStanzaBytes: maxStanzaBytes)
+        let merged = await multicast.keepsOrder ? PresenceCoalescing.coalesce(outbound) : outbound
+        return await multicast.expand(merged, maxStanzaBytes: maxStanzaBytes)
     }
 
     /// The last line of defence: a stanza over `maxStanzaBytes` would make the

@@ -50,12 +50,12 @@ struct PresenceCoalescingTests {
         return copy
     }
 
-    static func router(multicast: Bool) async -> Router {
+    static func router(multicast: Bool, service: String = "localhost") async -> Router {
         let rooms = RoomHost(domain: domain, store: InMemoryRoomStore(), logger: Logger(label: "test"))
         let router = Router(
             domain: domain, serviceName: "t", rooms: rooms,
             multicast: multicast
-                ? MulticastRelay(domain: domain, configuration: MulticastConfiguration(mode: .service(try! JID("localhost")), server: "localhost"),
+                ? MulticastRelay(domain: domain, configuration: MulticastConfiguration(mode: .service(try! JID(service)), server: "localhost"),
                                  logger: Logger(label: "test"))
                 : nil,
             logger: Logger(label: "test"))
@@ -87,6 +87,19 @@ struct PresenceCoalescingTests {
                 && $0.child("addresses", namespace: MulticastRelay.namespace) != nil
         }
         #expect(existing.count == 1, "Early1's presence goes to the four joiners as one stanza")
+    }
+
+    @Test("a service on a domain of its own (ejabberd's) may reorder: presences to joiners stay one by one")
+    func separateServiceKeepsUnicast() async {
+        let wave: [ComponentInput] = (1...4).map { .stanza(Self.join("new\($0)", nick: "New\($0)")) }
+        let outbound = await Self.router(multicast: true, service: "multicast.localhost").handle(wave)
+        let merged = outbound.flatMap(\.copies).filter {
+            $0[attribute: "from"] == "hall@rooms.localhost/Early1"
+                && $0.child("addresses", namespace: MulticastRelay.namespace) != nil
+        }
+        #expect(merged.isEmpty, "Early1's presence went to the joiners through the separate service")
+        let plain = await Self.router(multicast: false).handle(wave)
+        #expect(Self.perRecipient(plain) == Self.perRecipient(outbound))
     }
 
     @Test("a copy does not move ahead of what its recipient got in between")
