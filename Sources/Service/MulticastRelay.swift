@@ -30,7 +30,7 @@ public actor MulticastRelay {
     /// copies as it reads, so they do; one on a domain of its own (ejabberd's mod_multicast,
     /// another process) may deliver its copies after a stanza Parley sent straight later, so
     /// presences that must come before a joiner's self-presence are not sent through it.
-    public var keepsOrder: Bool {
+    var keepsOrder: Bool {
         guard let service else { return false }
         return service.description == configuration.server
     }
@@ -147,6 +147,7 @@ public actor MulticastRelay {
     /// Turns each fan-out into one stanza per chunk of recipients for the service.
     public func expand(_ outbound: [Outbound], maxStanzaBytes: Int) -> [Outbound] {
         guard let service else { return outbound }
+        let outbound = keepsOrder ? PresenceCoalescing.coalesce(outbound) : outbound
         // Room for the addresses beside the stanza, inside what the server takes.
         let largest = maxStanzaBytes - Self.maximumAddressBytes - 1024
         let now = Date().timeIntervalSince1970

@@ -29,12 +29,6 @@ public struct ParleyService: Sendable {
     /// Runs until cancelled, or until the server rejects the component's
     /// secret or the database cannot be opened.
     public func run() async throws {
-        let domain: JID
-        do {
-            domain = try JID(configuration.component.domain)
-        } catch {
-            preconditionFailure("the configuration loader validated the domain: \(error)")
-        }
         do {
             let directory = URL(fileURLWithPath: configuration.storage.databasePath).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -43,8 +37,9 @@ public struct ParleyService: Sendable {
         }
         let lock = try DatabaseLock(database: configuration.storage.databasePath)
         defer { withExtendedLifetime(lock) {} }
-        let core = try await ServiceCore.open(configuration, domain: domain, logger: logger)
-        let (store, rooms, router, metrics, exporter) = (core.store, core.rooms, core.router, core.metrics, core.exporter)
+        let core = try await ServiceCore.open(configuration, logger: logger)
+        let (domain, store, rooms, router, metrics, exporter) =
+            (core.domain, core.store, core.rooms, core.router, core.metrics, core.exporter)
         let systemd = SystemdNotifier()
         let component = ComponentClient(
             configuration: configuration.component, handler: router, metrics: metrics,

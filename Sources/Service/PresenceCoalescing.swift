@@ -11,7 +11,7 @@ import XMPPCore
 /// have seen one by one. Occupants who see real JIDs get different presences (the
 /// `jid` of the item), so they are grouped apart by construction.
 ///
-/// Only for a multicast service that keeps order with direct stanzas
+/// The relay uses it only for a multicast service that keeps order with direct stanzas
 /// (`MulticastRelay.keepsOrder`): a joiner's self-presence goes straight to it and must not
 /// overtake the other presences.
 enum PresenceCoalescing {
@@ -64,13 +64,17 @@ enum PresenceCoalescing {
                 last[address] = index
             }
         }
+        // Only the groups that took copies change.
         for (index, to) in recipients where to.count > 1 {
-            guard case .stanza(var stanza) = result[index] else {
-                if case .fanOut(let stanza, _) = result[index] { result[index] = .fanOut(stanza, recipients: to) }
+            switch result[index] {
+            case .stanza(var stanza):
+                stanza[attribute: "to"] = nil
+                result[index] = .fanOut(stanza, recipients: to)
+            case .fanOut(let stanza, let original) where original.count < to.count:
+                result[index] = .fanOut(stanza, recipients: to)
+            case .fanOut:
                 continue
             }
-            stanza[attribute: "to"] = nil
-            result[index] = .fanOut(stanza, recipients: to)
         }
         return result
     }

@@ -125,8 +125,7 @@ public struct Router: ComponentStanzaHandler {
             return bounded(answer.outbound, answering: answer.stanza)
         }
         guard let multicast else { return outbound }
-        let merged = await multicast.keepsOrder ? PresenceCoalescing.coalesce(outbound) : outbound
-        return await multicast.expand(merged, maxStanzaBytes: maxStanzaBytes)
+        return await multicast.expand(outbound, maxStanzaBytes: maxStanzaBytes)
     }
 
     /// The last line of defence: a stanza over `maxStanzaBytes` would make the

@@ -23,8 +23,14 @@ public struct ServiceCore: Sendable {
     /// Opens the database and assembles the service. `answersLate: false` answers every read
     /// before the next stanza (deterministic, for fuzzing); the running service answers late.
     public static func open(
-        _ configuration: ParleyConfiguration, domain: JID, answersLate: Bool = true, logger: Logger
+        _ configuration: ParleyConfiguration, answersLate: Bool = true, logger: Logger
     ) async throws -> ServiceCore {
+        let domain: JID
+        do {
+            domain = try JID(configuration.component.domain)
+        } catch {
+            preconditionFailure("the configuration loader validated the domain: \(error)")
+        }
         let path = configuration.storage.databasePath
         let store: SQLiteRoomStore
         do {
