@@ -19,6 +19,7 @@ public final class ComponentClient: Sendable {
     private let metrics: ServiceMetrics
     /// Answers the service finishes later (searches on read connections), written as they come.
     private let lateOutbound: AsyncStream<[Outbound]>?
+    private let pacer: LinkPacer
 
     public init(
         configuration: ComponentConfiguration,
@@ -36,6 +37,7 @@ public final class ComponentClient: Sendable {
         self.metrics = metrics
         self.status = LinkStatus(gauge: metrics.linkUp, onChange: onLinkChange)
         self.logger = logger
+        self.pacer = LinkPacer(domain: configuration.domain, timeout: configuration.pacingTimeout)
     }
 
     /// Serves until `stop()` (the farewell, then the stream closes), the task is
@@ -50,7 +52,7 @@ public final class ComponentClient: Sendable {
                     // Written between the read loop's writes; while the link is down the
                     // asker is gone too, and the answer with it.
                     guard let link = await control.current() else { continue }
-                    try? await link.writer.write(bytes(for: items, allocator: link.channel.allocator))
+                    try? await writePaced(items, to: link)
                 }
             }
         }
@@ -76,6 +78,7 @@ public final class ComponentClient: Sendable {
             }
             await status.set(up: false)
             await control.detach()
+            pacer.reset()
             if await control.stopping { break }
             metrics.reconnects.increment()
             let delay = backoff.nextDelay()
@@ -162,6 +165,7 @@ public final class ComponentClient: Sendable {
                                 wasReady = true
                                 logger.notice("component \(configuration.domain) is online (stream \(streamID))")
                                 await status.set(up: true)
+                                pacer.reset()
                                 await control.attach(outbound, channel: rawChannel)
                                 let greeting = await handler.linkReady()
                                 if !greeting.isEmpty {
@@ -169,6 +173,7 @@ public final class ComponentClient: Sendable {
                                 }
                                 ticks = Task { await tick(outbound, allocator: rawChannel.allocator) }
                             case .deliver(let stanza):
+                                if pacer.consume(stanza) { continue }
                                 if logsStanzas {
                                     logger.debug("in: \(configuration.stanzaLog.line(stanza))")
                                 }
@@ -233,7 +238,8 @@ public final class ComponentClient: Sendable {
         }
     }
 
-    /// What one write sends: logged (at debug level), counted, encoded. Every write goes through here.
+    /// What one write sends: logged (at debug level), counted, encoded. Every write but the
+    /// late answers' (`writePaced`, which does the same per slice) goes through here.
     private func bytes(for outbound: [Outbound], allocator: ByteBufferAllocator) -> ByteBuffer {
         if logger.logLevel <= .debug { logOutbound(outbound) }
         metrics.count(outbound)
@@ -251,65 +257,42 @@ public final class ComponentClient: Sendable {
         }
     }
 
+    /// Late answers in slices, each written once the server has routed the one before
+    /// (see `LinkPacer`), so that a room's messages never queue behind a whole page.
+    private func writePaced(
+        _ items: [Outbound], to link: (writer: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel)
+    ) async throws {
+        if logger.logLevel <= .debug { logOutbound(items) }
+        metrics.count(items)
+        var encoder = OutboundEncoder(allocator: link.channel.allocator)
+        for (index, item) in items.enumerated() {
+            encoder.append(item)
+            let last = index == items.count - 1
+            if pacer.isEnabled {
+                guard encoder.byteCount >= LinkPacer.sliceBytes || last else { continue }
+                if await !pacer.waitForMarker() {
+                    if pacer.isEnabled { return }  // the link went, and the asker with it
+                    logger.warning(
+                        "the server did not route a pacing marker back in time; late answers go out unpaced on this link")
+                }
+            }
+            if pacer.isEnabled {
+                encoder.append(raw: pacer.nextMarker())
+            } else if !last {
+                continue  // the rest of the answer in one write
+            }
+            try await link.writer.write(encoder.finish())
+            encoder = OutboundEncoder(allocator: link.channel.allocator)
+        }
+    }
+
     /// All replies to one stanza go out in one write. A fan-out is serialized
     /// once; each copy is that text with its own `to` spliced in after the name.
     public static func encode(_ outbound: [Outbound], allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 1024)
-        var longestTag = 0
-        for item in outbound {
-            switch item {
-            case .stanza(let stanza):
-                var serialized = XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client)
-                longestTag = max(longestTag, serialized.withUTF8(XMLSerializer.longestTag))
-                buffer.writeString(serialized)
-            case .fanOut(let stanza, let recipients):
-                // Written straight into the buffer: the text once, split after the
-                // element name, and per copy only the recipient in between.
-                let serialized = Array(XMLSerializer.serialize(stanza, inheritedNamespace: Namespace.client).utf8)
-                let split = stanza.name.utf8.count + 1
-                buffer.reserveCapacity(minimumWritableBytes: recipients.count * (serialized.count + 64))
-                var longestAddress = 0
-                for recipient in recipients {
-                    let address = recipient.description
-                    let written: Int
-                    buffer.writeBytes(serialized[..<split])
-                    buffer.writeStaticString(" to='")
-                    if XMLSerializer.needsNoEscaping(address, inAttribute: true) {
-                        written = buffer.writeString(address)
-                    } else {
-                        written = buffer.writeString(XMLSerializer.escaped(address, inAttribute: true))
-                    }
-                    buffer.writeStaticString("'")
-                    buffer.writeBytes(serialized[split...])
-                    longestAddress = max(longestAddress, written)
-                }
-                if !recipients.isEmpty {
-                    let tag = serialized.withUnsafeBufferPointer(XMLSerializer.longestTag)
-                    longestTag = max(longestTag, tag + " to=''".utf8.count + longestAddress)
-                }
-            }
-        }
-        buffer.writeRepeatingByte(UInt8(ascii: " "), count: parserFlush(afterLongestTag: longestTag))
-        return buffer
+        var encoder = OutboundEncoder(allocator: allocator)
+        for item in outbound { encoder.append(item) }
+        return encoder.finish()
     }
-
-    /// Whitespace to end a write with, so that the server's parser does not sit on its end.
-    ///
-    /// Expat 2.6's reparse deferral (backported to Debian 12's 2.5.0, and used by
-    /// Prosody through lua-expat and ejabberd through fast_xml, neither of which
-    /// turns it off) does not retry a token after an attempt that consumed nothing
-    /// until the unparsed bytes have doubled. Text is reported as it arrives, so the
-    /// only tokens that can be held are tags: when reads cut one of the last tags of
-    /// a write so that an attempt holds only its beginning, the stanza would wait
-    /// for Parley's next write, up to a keepalive interval. Whitespace between
-    /// stanzas is legal (RFC 6120 §11.7); as many bytes as the longest tag in the
-    /// write guarantee the doubling for every tag in it. (Padding by the longest
-    /// stanza, as before, doubled a 200-recipient multicast stanza.)
-    static func parserFlush(afterLongestTag length: Int) -> Int {
-        min(length, maximumFlush)
-    }
-
-    static let maximumFlush = 512 * 1024
 }
 
 extension Duration {

@@ -22,6 +22,9 @@ public struct ComponentConfiguration: Sendable, Hashable {
     public var stanzaLog: StanzaLog
     /// Direct TLS to the server's component port; nil: plain TCP (loopback).
     public var tls: ComponentTLS?
+    /// How long the server may take to route a pacing marker back before late answers
+    /// go out unpaced on that link (`LinkPacer`).
+    public var pacingTimeout: Duration
 
     public init(
         domain: String, host: String, port: Int, secret: String,
@@ -32,8 +35,10 @@ public struct ComponentConfiguration: Sendable, Hashable {
         limits: XMLStreamLimits = XMLStreamLimits(),
         tickInterval: Duration = .seconds(60),
         stanzaLog: StanzaLog = StanzaLog(),
-        tls: ComponentTLS? = nil
+        tls: ComponentTLS? = nil,
+        pacingTimeout: Duration = .seconds(3)
     ) {
+        self.pacingTimeout = pacingTimeout
         self.tls = tls
         self.domain = domain
         self.host = host
