@@ -10,10 +10,11 @@ import xml.etree.ElementTree as ET
 
 from harness.muc import (BANNED, NS_DATA, NS_MUC_USER, NS_RSM, SELF, assert_error, assert_result, attr,
                          bare, configure, create_room, destroy_room, disco_info_forms, disco_items_all,
-                         expect_error_reply, expect_presence, join, join_refused, say, send_groupchat,
-                         leave, send_subject, set_affiliation, type_of)
+                         expect_error_reply, expect_groupchat, expect_presence, join, join_refused, say,
+                         send_groupchat, leave, send_subject, set_affiliation, type_of)
 from harness.parley_features import (FULLTEXT_FIELD, NS_MUCSUB, alert_items, alert_subscribe, follow,
-                                     followed_rooms, is_mucsub_event, mam_query, new_room, run_parley)
+                                     followed_rooms, is_mucsub_event, mam_query, new_room, rsm_set,
+                                     run_parley)
 from harness.xmpp import flush_server_parser
 
 NS_REGISTER = "jabber:iq:register"
@@ -253,3 +254,29 @@ async def test_a_search_loop_is_slowed_down_and_others_keep_searching(alice, eri
     assert len((await mam_query(alice, room, form={FULLTEXT_FIELD: "needle"})).results) == 1
     # Plain paging is not rate-limited.
     assert (await mam_query(erin, room)).reply["type"] == "result"
+
+
+async def test_a_long_search_answer_comes_whole_while_another_room_goes_on(alice, bob, erin, service, stack):
+    """A full-text search's answer goes to the server in slices of about 4 KiB, each only after
+    the server routed the one before (an IQ Parley addresses to itself, which the server must
+    route straight back): the searcher still gets every result in order, a message in another
+    room sent meanwhile is delivered, and Parley never had to give up pacing on this server."""
+    room = new_room(service, "pacedsearch")
+    other = new_room(service, "pacedother")
+    await create_room(alice, room, "Alice")
+    await join(erin, room, "Erin")
+    for index in range(60):
+        send_groupchat(alice, room, f"needle {index:02d} " + "hay " * 60)
+    await say(alice, room, "done")  # the room reflects in order: all 60 are archived
+    await create_room(bob, other, "Bob")
+    await join(alice, other, "Alice")
+
+    page, _ = await asyncio.gather(
+        mam_query(erin, room, form={FULLTEXT_FIELD: "needle"}, rsm=rsm_set(max=100)),
+        say(bob, other, "meanwhile in another room"))
+    assert_result(page.reply)
+    assert [result.body.split()[1] for result in page.results] == [f"{index:02d}" for index in range(60)]
+    assert sum(len(result.describe()) for result in page.results) > 4 * 4096, "the answer spans several slices"
+    await expect_groupchat(alice, other, lambda m: m["body"] == "meanwhile in another room")
+    log = stack.parley.log_path.read_text(errors="replace")
+    assert "unpaced" not in log, "the server did not route a pacing marker back"
