@@ -40,19 +40,26 @@ local read_size = module:get_option_number("parley_multicast_read_size", 65536);
 
 -- The copies of one fan-out differ only in 'to', and serializing a stanza is about a fifth
 -- of what Prosody spends on a copy (~10 of ~50 us). While this module posts the copies,
--- tostring() of that one stanza object splices each address into text made once. Only
--- during the loop (a module that keeps the object and writes it later gets ordinary text)
--- and only while the stanza's attributes and children are still those the text was made
--- from. stanza_mt is shared by every host that loads the module: patched once, restored
--- when the last one unloads.
+-- tostring() of that one stanza object splices each address into text made once: only for
+-- that object, only until its last copy is posted (a module that keeps the object and writes
+-- it later gets Prosody's own text), and only while its own attributes and the list of its
+-- children are those the text was made from. A hook that changed a child in place would go
+-- unseen; none in Prosody 0.12 does, as its own MUC shares one object between copies too.
+-- util.stanza's __tostring is one for the whole process: each host that loads the module
+-- installs its wrapper, and the last to unload puts Prosody's own back (unless another
+-- module has wrapped it since). The option is therefore in effect if any host has it on.
 local share_text = module:get_option_boolean("parley_multicast_shared_text", true);
 local stanza_mt, xml_escape = st.stanza_mt, st.xml_escape;
-local text = prosody.parley_multicast_text;
-if share_text and not text then
-	text = { plain = stanza_mt.__tostring, shared = setmetatable({}, { __mode = "k" }), hosts = 0 };
-	local plain, shared = text.plain, text.shared;
-	function text.tostring(t)
-		local made = shared[t];
+local text = module:shared("/*/parley_multicast/text");
+if share_text then
+	if not text.plain then
+		text.plain, text.hosts = stanza_mt.__tostring, 0;
+		text.made = setmetatable({}, { __mode = "k" }); -- stanza -> its text, during a fan-out
+		text.wrappers = setmetatable({}, { __mode = "k" });
+	end
+	local plain, made_for = text.plain, text.made;
+	local function shared_tostring(t)
+		local made = made_for[t];
 		if made then
 			local attr, to, same = t.attr, t.attr.to, #t == #made.children;
 			for i = 1, #t do same = same and rawequal(t[i], made.children[i]); end
@@ -65,27 +72,24 @@ if share_text and not text then
 		end
 		return plain(t);
 	end
-	prosody.parley_multicast_text = text;
-	stanza_mt.__tostring = text.tostring;
-end
-if share_text then
+	text.wrappers[shared_tostring] = true;
 	text.hosts = text.hosts + 1;
+	stanza_mt.__tostring = shared_tostring;
 	function module.unload()
 		text.hosts = text.hosts - 1;
-		if text.hosts == 0 then
-			stanza_mt.__tostring = text.plain;
-			prosody.parley_multicast_text = nil;
-		end
+		if text.hosts > 0 then return; end
+		if text.wrappers[stanza_mt.__tostring] then stanza_mt.__tostring = text.plain; end
+		text.plain, text.made, text.wrappers = nil, nil, nil;
 	end
 end
 
 -- The text of `stanza` with its 'to' left out (a NUL, which XML text never holds, marks it).
+-- The stanza is addressed to this host, so 'to' is one of the attributes counted.
 local function make_shared_text(stanza)
 	local attr, children, count = {}, {}, 0;
 	for k, v in pairs(stanza.attr) do attr[k] = v; count = count + 1; end
 	for i = 1, #stanza do children[i] = stanza[i]; end
 	stanza.attr.to = "\0";
-	if not attr.to then count = count + 1; end
 	local whole = text.plain(stanza);
 	local at = whole:find("\0", 1, true);
 	return { attr = attr, children = children, count = count, head = whole:sub(1, at - 1), tail = whole:sub(at + 1) };
@@ -172,12 +176,12 @@ local function handle_multicast(event)
 	-- Stanza handlers that keep a stanza clone it first (mod_mam, mod_offline archives).
 	module:log("debug", "Multicast %s from %s to %d addresses", stanza.name,
 		stanza.attr.from, #targets);
-	if share_text and #targets > 1 then text.shared[stanza] = make_shared_text(stanza); end
+	if share_text and #targets > 1 then text.made[stanza] = make_shared_text(stanza); end
 	for _, to in ipairs(targets) do
 		stanza.attr.to = to;
 		core_post_stanza(origin, stanza);
 	end
-	if share_text then text.shared[stanza] = nil; end
+	if share_text then text.made[stanza] = nil; end
 	return true;
 end
 

@@ -7,6 +7,10 @@ local st = require "util.stanza";
 local module_file, case = arg[1], arg[2];
 local xmlns_address = "http://jabber.org/protocol/address";
 
+-- module:shared() tables, one per path for the whole process, as in Prosody.
+local shared_tables = {};
+local function shared_text() return shared_tables["/*/parley_multicast/text"] or {}; end
+
 local function load_module(options)
 	local hooks, env = {}, {};
 	env.module = {
@@ -21,6 +25,10 @@ local function load_module(options)
 		log = function() end;
 		add_feature = function() end;
 		hook = function(_, name, handler) hooks[name] = handler; end;
+		shared = function(_, path)
+			shared_tables[path] = shared_tables[path] or {};
+			return shared_tables[path];
+		end;
 	};
 	env.prosody = prosody;
 	setmetatable(env, { __index = _G });
@@ -55,7 +63,7 @@ end
 local function plain_text(stanza, to)
 	local saved = stanza.attr.to;
 	stanza.attr.to = to;
-	local plain = prosody.parley_multicast_text and prosody.parley_multicast_text.plain or st.stanza_mt.__tostring;
+	local plain = shared_text().plain or st.stanza_mt.__tostring;
 	local text = plain(stanza);
 	stanza.attr.to = saved;
 	return text;
@@ -95,9 +103,9 @@ end
 function cases.a_stanza_kept_after_the_loop_is_written_plainly()
 	local hooks = load_module({});
 	local message = fan_out(hooks);
-	assert(next(prosody.parley_multicast_text.shared) == nil, "nothing shared after the loop");
+	assert(next(shared_text().made) == nil, "nothing shared after the loop");
 	message.attr.to = "later@localhost/r";
-	assert(tostring(message) == prosody.parley_multicast_text.plain(message));
+	assert(tostring(message) == shared_text().plain(message));
 end
 
 function cases.the_last_host_to_unload_restores_prosody()
@@ -110,13 +118,24 @@ function cases.the_last_host_to_unload_restores_prosody()
 	fan_out(hooks);
 	assert(#posted == #recipients);
 	second.unload();
-	assert(st.stanza_mt.__tostring == plain and prosody.parley_multicast_text == nil, "restored");
+	assert(st.stanza_mt.__tostring == plain and shared_text().plain == nil, "restored");
+end
+
+function cases.a_wrapper_installed_later_by_another_module_is_kept()
+	local plain = st.stanza_mt.__tostring;
+	local _, module = load_module({});
+	local ours = st.stanza_mt.__tostring;
+	local function theirs(t) return ours(t); end
+	st.stanza_mt.__tostring = theirs;
+	module.unload();
+	assert(st.stanza_mt.__tostring == theirs, "another module's wrapper stays");
+	assert(tostring(st.message({ to = "a@localhost" })) == plain(st.message({ to = "a@localhost" })));
 end
 
 function cases.the_option_turns_it_off()
 	local plain = st.stanza_mt.__tostring;
 	local hooks = load_module({ parley_multicast_shared_text = false });
-	assert(st.stanza_mt.__tostring == plain and prosody.parley_multicast_text == nil, "untouched");
+	assert(st.stanza_mt.__tostring == plain and shared_text().plain == nil, "untouched");
 	local message = fan_out(hooks);
 	for i, to in ipairs(recipients) do assert(posted[i] == plain_text(message, to)); end
 end

@@ -2,7 +2,7 @@
 server (Interop/prosody/mod_parley_multicast_spec.lua): every copy is byte for byte what
 Prosody would write, a change a module makes during the fan-out shows in later copies, a
 stanza kept after the fan-out is written plainly, and Prosody's serializer is restored
-when the module unloads. The interop tests in test_multicast.py run it through Prosody."""
+when the last host unloads the module (unless another module wrapped it since). The interop tests in test_multicast.py run it through Prosody."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ MODULE = REPO / "Config" / "prosody" / "mod_parley_multicast.lua"
     "a_change_during_the_loop_shows_in_later_copies",
     "a_stanza_kept_after_the_loop_is_written_plainly",
     "the_last_host_to_unload_restores_prosody",
+    "a_wrapper_installed_later_by_another_module_is_kept",
     "the_option_turns_it_off",
 ])
 def test_shared_copy_text(case):

@@ -19,7 +19,6 @@ public final class ComponentClient: Sendable {
     private let metrics: ServiceMetrics
     /// Answers the service finishes later (searches on read connections), written as they come.
     private let lateOutbound: AsyncStream<[Outbound]>?
-    private let pacer: LinkPacer
 
     public init(
         configuration: ComponentConfiguration,
@@ -37,7 +36,6 @@ public final class ComponentClient: Sendable {
         self.metrics = metrics
         self.status = LinkStatus(gauge: metrics.linkUp, onChange: onLinkChange)
         self.logger = logger
-        self.pacer = LinkPacer(domain: configuration.domain, timeout: configuration.pacingTimeout)
     }
 
     /// Serves until `stop()` (the farewell, then the stream closes), the task is
@@ -78,7 +76,6 @@ public final class ComponentClient: Sendable {
             }
             await status.set(up: false)
             await control.detach()
-            pacer.reset()
             if await control.stopping { break }
             metrics.reconnects.increment()
             let delay = backoff.nextDelay()
@@ -136,6 +133,7 @@ public final class ComponentClient: Sendable {
         defer { handshakeTimer.cancel() }
 
         var wasReady = false
+        var pacer: LinkPacer?
         let logsStanzas = logger.logLevel <= .debug
         let failure: ComponentFailure = try await withTaskCancellationHandler {
             try await channel.executeThenClose { inbound, outbound in
@@ -165,15 +163,18 @@ public final class ComponentClient: Sendable {
                                 wasReady = true
                                 logger.notice("component \(configuration.domain) is online (stream \(streamID))")
                                 await status.set(up: true)
-                                pacer.reset()
-                                await control.attach(outbound, channel: rawChannel)
+                                let linkPacer = LinkPacer(
+                                    domain: configuration.domain, timeout: configuration.pacingTimeout,
+                                    onTimeout: { [metrics] in metrics.pacingTimeouts.increment() })
+                                pacer = linkPacer
+                                await control.attach(.init(writer: outbound, channel: rawChannel, pacer: linkPacer))
                                 let greeting = await handler.linkReady()
                                 if !greeting.isEmpty {
                                     try await outbound.write(bytes(for: greeting, allocator: rawChannel.allocator))
                                 }
                                 ticks = Task { await tick(outbound, allocator: rawChannel.allocator) }
                             case .deliver(let stanza):
-                                if pacer.consume(stanza) { continue }
+                                if let pacer, pacer.consume(stanza) { continue }
                                 if logsStanzas {
                                     logger.debug("in: \(configuration.stanzaLog.line(stanza))")
                                 }
@@ -239,7 +240,7 @@ public final class ComponentClient: Sendable {
     }
 
     /// What one write sends: logged (at debug level), counted, encoded. Every write but the
-    /// late answers' (`writePaced`, which does the same per slice) goes through here.
+    /// late answers' (`writePaced`, which logs and counts each answer once) goes through here.
     private func bytes(for outbound: [Outbound], allocator: ByteBufferAllocator) -> ByteBuffer {
         if logger.logLevel <= .debug { logOutbound(outbound) }
         metrics.count(outbound)
@@ -259,11 +260,10 @@ public final class ComponentClient: Sendable {
 
     /// Late answers in slices, each written once the server has routed the one before
     /// (see `LinkPacer`), so that a room's messages never queue behind a whole page.
-    private func writePaced(
-        _ items: [Outbound], to link: (writer: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel)
-    ) async throws {
+    private func writePaced(_ items: [Outbound], to link: LinkControl.Link) async throws {
         if logger.logLevel <= .debug { logOutbound(items) }
         metrics.count(items)
+        let pacer = link.pacer
         var encoder = OutboundEncoder(allocator: link.channel.allocator)
         for (index, item) in items.enumerated() {
             encoder.append(item)
@@ -271,9 +271,12 @@ public final class ComponentClient: Sendable {
             if pacer.isEnabled {
                 guard encoder.byteCount >= LinkPacer.sliceBytes || last else { continue }
                 if await !pacer.waitForMarker() {
-                    if pacer.isEnabled { return }  // the link went, and the asker with it
+                    // The link went or is stopping: the rest of the answer is dropped, as a
+                    // late answer ready while the link is down always is (its asker's query
+                    // times out), and nothing follows the end of a stream.
+                    if pacer.isClosed { return }
                     logger.warning(
-                        "the server did not route a pacing marker back in time; late answers go out unpaced on this link")
+                        "the server did not route a pacing marker back in time; late answers go out unpaced until one comes back")
                 }
             }
             if pacer.isEnabled {
@@ -281,6 +284,7 @@ public final class ComponentClient: Sendable {
             } else if !last {
                 continue  // the rest of the answer in one write
             }
+            guard !pacer.isClosed else { return }
             try await link.writer.write(encoder.finish())
             encoder = OutboundEncoder(allocator: link.channel.allocator)
         }

@@ -20,26 +20,32 @@ final class LinkPacer: Sendable {
         var expected: String?
         var arrived = false
         var waiter: CheckedContinuation<Bool, Never>?
-        /// Off after a marker did not come back in time: a server that drops them gets the
-        /// answers unpaced rather than a wait per slice.
+        /// Off after a marker did not come back in time (a server that drops them gets the
+        /// answers unpaced rather than a wait per slice); on again when a late one arrives.
         var enabled = true
+        /// The link is gone or stopping: nothing more is written on it.
+        var closed = false
     }
 
     private let domain: String
     private let timeout: Duration
+    private let onTimeout: @Sendable () -> Void
     private let state = NIOLockedValueBox(State())
 
-    init(domain: String, timeout: Duration) {
+    init(domain: String, timeout: Duration, onTimeout: @escaping @Sendable () -> Void = {}) {
         self.domain = domain
         self.timeout = timeout
+        self.onTimeout = onTimeout
     }
 
     var isEnabled: Bool { state.withLockedValue { $0.enabled } }
+    var isClosed: Bool { state.withLockedValue { $0.closed } }
 
-    /// A new link: pacing on again, nothing awaited.
-    func reset() {
+    /// The link is gone or stopping: a wait ends (false), and so does every later one.
+    func close() {
         let waiter = state.withLockedValue { state -> CheckedContinuation<Bool, Never>? in
-            defer { state = State(sequence: state.sequence) }
+            state.closed = true
+            defer { state.waiter = nil }
             return state.waiter
         }
         waiter?.resume(returning: false)
@@ -57,10 +63,12 @@ final class LinkPacer: Sendable {
         return "<iq type='result' from='\(address)' to='\(address)' id='\(id)'/>"
     }
 
-    /// Until the last marker is back (true), the link goes (false), or the timeout passes
-    /// (false, and pacing stops for this link).
+    /// Until the last marker is back (true), the link goes (false, and `isClosed`), or the
+    /// timeout passes (false, and pacing stops until a marker comes back).
     func waitForMarker() async -> Bool {
-        guard let id = state.withLockedValue({ $0.expected }) else { return true }
+        let (expected, closed) = state.withLockedValue { ($0.expected, $0.closed) }
+        if closed { return false }
+        guard let id = expected else { return true }
         let timer = Task { [timeout] in
             try? await Task.sleep(for: timeout)
             if !Task.isCancelled { self.giveUp(on: id) }
@@ -68,7 +76,7 @@ final class LinkPacer: Sendable {
         defer { timer.cancel() }
         return await withCheckedContinuation { continuation in
             let ready = state.withLockedValue { state -> Bool? in
-                guard state.expected == id else { return false }  // given up on, or the link went
+                guard state.expected == id, !state.closed else { return false }  // given up on, or the link went
                 if state.arrived { return true }
                 state.waiter = continuation
                 return nil
@@ -83,7 +91,11 @@ final class LinkPacer: Sendable {
             stanza[attribute: "type"] == "result", stanza[attribute: "from"] == domain
         else { return false }
         let waiter = state.withLockedValue { state -> CheckedContinuation<Bool, Never>? in
-            guard state.expected == id else { return nil }  // a late one, after a timeout
+            guard state.expected == id else {
+                // A late one, after a timeout: the server routes them after all.
+                if state.expected == nil { state.enabled = true }
+                return nil
+            }
             state.arrived = true
             defer { state.waiter = nil }
             return state.waiter
@@ -93,13 +105,14 @@ final class LinkPacer: Sendable {
     }
 
     private func giveUp(on id: String) {
-        let waiter = state.withLockedValue { state -> CheckedContinuation<Bool, Never>? in
-            guard state.expected == id, !state.arrived else { return nil }
+        let (gaveUp, waiter) = state.withLockedValue { state -> (Bool, CheckedContinuation<Bool, Never>?) in
+            guard state.expected == id, !state.arrived, !state.closed else { return (false, nil) }
             state.expected = nil
             state.enabled = false
             defer { state.waiter = nil }
-            return state.waiter
+            return (true, state.waiter)
         }
+        if gaveUp { onTimeout() }
         waiter?.resume(returning: false)
     }
 }

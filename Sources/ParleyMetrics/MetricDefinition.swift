@@ -33,6 +33,9 @@ public enum ParleyMetric {
         "parley_component_link_up", .gauge, "1 while the component link to the XMPP server is up and authenticated, else 0.")
     public static let reconnects = MetricDefinition(
         "parley_component_reconnects_total", .counter, "Times the component link was lost or could not be opened and Parley tried again.")
+    public static let pacingTimeouts = MetricDefinition(
+        "parley_component_pacing_timeouts_total", .counter,
+        "Times the server did not route a pacing marker back in time, so later answers went out unpaced until one came back.")
     public static let stanzasReceived = MetricDefinition(
         "parley_stanzas_received_total", .counter, "Stanzas received from the server, by kind (message, presence, iq).",
         labels: ["kind"])
@@ -74,7 +77,7 @@ public enum ParleyMetric {
         "parley_database_bytes", .gauge, "Size of the SQLite database with its write-ahead log, in bytes.")
 
     public static let all: [MetricDefinition] = [
-        buildInfo, startTime, linkUp, reconnects, stanzasReceived, stanzasSent, errorsSent, limitRefusals,
+        buildInfo, startTime, linkUp, reconnects, pacingTimeouts, stanzasReceived, stanzasSent, errorsSent, limitRefusals,
         roomsLoaded, roomsPersistent, occupants, followers, archiveCommitSeconds, archiveBatchMessages,
         messagesArchived, archiveCommitFailures, archiveQuerySeconds, alertsSent, databaseBytes,
     ]

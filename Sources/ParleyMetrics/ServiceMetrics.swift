@@ -36,6 +36,7 @@ public final class ServiceMetrics: Sendable {
     let factory: any MetricsFactory
     public let linkUp: Gauge
     public let reconnects: Counter
+    public let pacingTimeouts: Counter
     public let roomsLoaded: Gauge
     public let roomsPersistent: Gauge
     public let occupants: Gauge
@@ -69,6 +70,7 @@ public final class ServiceMetrics: Sendable {
         linkUp = gauge(ParleyMetric.linkUp)
         linkUp.record(0)
         reconnects = counter(ParleyMetric.reconnects)
+        pacingTimeouts = counter(ParleyMetric.pacingTimeouts)
         roomsLoaded = gauge(ParleyMetric.roomsLoaded)
         roomsPersistent = gauge(ParleyMetric.roomsPersistent)
         occupants = gauge(ParleyMetric.occupants)

@@ -95,7 +95,7 @@ struct LatePacingTests {
         await server.stop()
     }
 
-    @Test("a server that never routes a marker back gets the rest unpaced after the timeout")
+    @Test("a server that does not route a marker back in time gets the rest unpaced, and paced again once it does")
     func serverDropsMarkers() async throws {
         let server = try await FakeServer.start()
         let client = start(server, handler: RecordingHandler(), pacingTimeout: .milliseconds(300))
@@ -106,13 +106,39 @@ struct LatePacingTests {
         late.continuation.yield(Self.page(40, tag: "a"))
         late.continuation.yield(Self.page(40, tag: "b"))
         var ids: [String] = []
-        var markers = 0
+        var markers: [XMLElement] = []
         while ids.count < 80 {
             let element = try await connection.nextElement(timeout: .seconds(5))
-            if Self.isMarker(element) { markers += 1 } else { ids.append(element[attribute: "id"] ?? "") }
+            if Self.isMarker(element) { markers.append(element) } else { ids.append(element[attribute: "id"] ?? "") }
         }
         #expect(ids == (0..<40).map { "a-\($0)" } + (0..<40).map { "b-\($0)" })
-        #expect(markers == 1, "pacing stops after the first marker that does not come back")
+        #expect(markers.count == 1, "pacing stops after the first marker that does not come back")
+
+        // The marker comes back after all: the server was only slow, and pacing resumes.
+        if let marker = markers.first { try await Self.routeBack(marker, on: connection) }
+        try await Task.sleep(for: .milliseconds(100))
+        late.continuation.yield(Self.page(40, tag: "c"))
+        let (messages, _) = try await Self.slice(from: connection)
+        #expect(messages.count <= 5 && messages.first?[attribute: "id"] == "c-0")
+        await server.stop()
+    }
+
+    @Test("an orderly stop ends a paced answer: nothing follows the end of the stream")
+    func stopWhileWaiting() async throws {
+        let server = try await FakeServer.start()
+        let client = start(server, handler: RecordingHandler())
+        let task = Task { try await client.run() }
+        defer { task.cancel() }
+        let connection = try await attach(client, to: server)
+        late.continuation.yield(Self.page(40, tag: "a"))
+        let (_, marker) = try await Self.slice(from: connection)
+
+        await client.stop()
+        #expect(try await connection.nextEvent() == .streamClose)
+        try await Self.routeBack(marker, on: connection)  // in flight when the stream ended
+        await #expect(throws: FakeServerError.self) { _ = try await connection.nextEvent(timeout: .milliseconds(300)) }
+        try await connection.send("</stream:stream>")
+        try await task.value
         await server.stop()
     }
 
