@@ -281,3 +281,41 @@ async def test_a_long_search_answer_comes_whole_while_another_room_goes_on(alice
     await expect_groupchat(alice, other, lambda m: m["body"] == "meanwhile in another room")
     log = stack.parley.log_path.read_text(errors="replace")
     assert "unpaced" not in log, "the server did not route a pacing marker back"
+
+
+def _restart_parley(stack) -> None:
+    """Parley again with its config as it is now, attached before this returns."""
+    stack.parley.stop()
+    stack.start_parley()
+
+
+async def test_a_flood_of_searches_queues_a_bounded_number_of_answers(stack, alice, dave, service):
+    """Many searches at once (from one address here; from many, each within its own rate, in an
+    attack) hold at most `[limits] queued_queries` places until their answers are written: the
+    rest get `resource-constraint` (wait) at once, the others their whole answers, and once
+    those are written, searching works again. Parley runs with queued_queries = 1."""
+    loop = asyncio.get_running_loop()
+    config = stack.parley.config_path
+    original = config.read_text()
+    assert "[limits]" not in original
+    config.write_text(original + "\n[limits]\nqueued_queries = 1\n")
+    try:
+        await loop.run_in_executor(None, _restart_parley, stack)
+        room = new_room(service, "searchflood")
+        await create_room(alice, room, "Alice")
+        for index in range(20):
+            send_groupchat(alice, room, f"needle {index}")
+        await say(alice, room, "done")
+        await join(dave, room, "Dave")
+        pages = await asyncio.gather(*(mam_query(dave, room, form={FULLTEXT_FIELD: "needle"}) for _ in range(6)))
+        answered = [page for page in pages if page.reply["type"] == "result"]
+        refused = [page for page in pages if page.reply["type"] == "error"]
+        assert answered and refused, [page.reply["type"] for page in pages]
+        for page in refused:
+            assert_error(page.reply, "wait", "resource-constraint")
+        for page in answered:
+            assert len(page.results) == 20
+        assert len((await mam_query(dave, room, form={FULLTEXT_FIELD: "needle"})).results) == 20
+    finally:
+        config.write_text(original)
+        await loop.run_in_executor(None, _restart_parley, stack)

@@ -19,6 +19,8 @@ public final class ComponentClient: Sendable {
     private let metrics: ServiceMetrics
     /// Answers the service finishes later (searches on read connections), written as they come.
     private let lateOutbound: AsyncStream<[Outbound]>?
+    /// Told once per late answer, written or dropped with its link.
+    private let lateAnswerDone: @Sendable () -> Void
 
     public init(
         configuration: ComponentConfiguration,
@@ -27,9 +29,11 @@ public final class ComponentClient: Sendable {
         metrics: ServiceMetrics = .none,
         onLinkChange: @escaping @Sendable (Bool) -> Void = { _ in },
         lateOutbound: AsyncStream<[Outbound]>? = nil,
+        lateAnswerDone: @escaping @Sendable () -> Void = {},
         logger: Logger
     ) {
         self.lateOutbound = lateOutbound
+        self.lateAnswerDone = lateAnswerDone
         self.configuration = configuration
         self.handler = handler
         self.group = group
@@ -45,12 +49,14 @@ public final class ComponentClient: Sendable {
             initial: configuration.reconnectInitialDelay, maximum: configuration.reconnectMaximumDelay)
         let endpoint = "\(configuration.host):\(configuration.port)"
         let late = lateOutbound.map { stream in
-            Task { [control] in
+            Task { [control, lateAnswerDone] in
                 for await items in stream {
                     // Written between the read loop's writes; while the link is down the
                     // asker is gone too, and the answer with it.
-                    guard let link = await control.current() else { continue }
-                    try? await writePaced(items, to: link)
+                    if let link = await control.current() {
+                        try? await writePaced(items, to: link)
+                    }
+                    lateAnswerDone()
                 }
             }
         }

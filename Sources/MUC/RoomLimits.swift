@@ -35,6 +35,8 @@ public struct RoomLimits: Sendable, Hashable {
     /// a burst, then a rate per minute.
     public var queryBurst = 60
     public var queriesPerMinute = 120
+    /// Expensive reads started and not yet answered, service-wide.
+    public var queuedQueries = 64
     /// How long one full-text search may run on its read connection.
     public var queryMilliseconds = 5000
 

@@ -29,6 +29,7 @@ public final class ServiceMetrics: Sendable {
         case followsPerUser = "follows_per_user"
         case serviceOccupants = "service_occupants"
         case queryRate = "query_rate"
+        case queryQueue = "query_queue"
         case stanzaSize = "stanza_size"
         case outboundSize = "outbound_size"
     }

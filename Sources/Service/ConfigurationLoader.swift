@@ -192,6 +192,7 @@ public enum ConfigurationLoader {
             ("follows_per_user", \.followsPerUser, counts),
             ("query_burst", \.queryBurst, counts),
             ("queries_per_minute", \.queriesPerMinute, counts),
+            ("queued_queries", \.queuedQueries, counts),
             ("query_milliseconds", \.queryMilliseconds, 0...3_600_000),
         ]
         for (key, limit, range) in keys {

@@ -48,6 +48,7 @@ public struct ParleyService: Sendable {
                                   : "STATUS=component link down: reconnecting to \(configuration.component.host):\(configuration.component.port)")
             },
             lateOutbound: core.lateAnswers,
+            lateAnswerDone: { [queue = core.queryQueue] in queue?.leave() },
             logger: logger)
         logger.info("Parley \(ParleyVersion.current) serving \(domain)")
         let sweeper = RetentionSweeper(

@@ -28,7 +28,7 @@ public actor RoomHost {
     public nonisolated let queries: QueryRateLimiter
     /// Where full-text searches run, off the path of the messages, and where their
     /// answers go when done (nil: on the store's own connection, in line).
-    private var searches: (readers: ArchiveReaders, answers: AsyncStream<[Outbound]>.Continuation)?
+    private var searches: (readers: ArchiveReaders, answers: AsyncStream<[Outbound]>.Continuation, queue: QueryQueue)?
     var rooms: [JID: Room] = [:]
     var createdAt: [JID: Double] = [:]
     /// Occupants of all rooms in memory (rooms without occupants are not kept).
@@ -57,9 +57,12 @@ public actor RoomHost {
         self.logger = logger
     }
 
-    /// Full-text searches from now on run on `readers` and answer through `answers`.
-    public func searchOffPath(_ readers: ArchiveReaders, answers: AsyncStream<[Outbound]>.Continuation) {
-        searches = (readers, answers)
+    /// Full-text searches from now on run on `readers` and answer through `answers`, each
+    /// holding a place in `queue` until its answer is written.
+    public func searchOffPath(
+        _ readers: ArchiveReaders, answers: AsyncStream<[Outbound]>.Continuation, queue: QueryQueue
+    ) {
+        searches = (readers, answers, queue)
     }
 
     /// How many rooms are in memory now (the others hibernate in the store).
@@ -485,6 +488,9 @@ public actor RoomHost {
                 if query.fulltext != nil, !(await queries.allow(iq.from)) {
                     metrics.refused(.queryRate)
                     stanzas.append(iq.error(QueryRateLimiter.refusal))
+                } else if query.fulltext != nil, let searches, !searches.queue.enter() {
+                    metrics.refused(.queryQueue)
+                    stanzas.append(iq.error(QueryQueue.refusal))
                 } else if query.fulltext != nil, let searches {
                     // Everything handled so far is committed (readsStore flushed it); the search
                     // reads that on its own connection and answers whenever it is done.

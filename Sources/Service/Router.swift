@@ -34,15 +34,17 @@ public struct Router: ComponentStanzaHandler {
     public let multicast: MulticastRelay?
     /// Where answers to expensive service reads (the inbox, alert `items`) go when they are
     /// ready; nil: they are answered in line, before the next stanza.
-    private let lateAnswers: AsyncStream<[Outbound]>.Continuation?
+    /// Where the expensive reads answer when they run off the rooms' path, and the places
+    /// they hold until written; nil: they answer in line.
+    private let late: (answers: AsyncStream<[Outbound]>.Continuation, queue: QueryQueue)?
 
     public init(
         domain: JID, serviceName: String, rooms: RoomHost, alerts: KeywordAlertsProtocol? = nil,
         inbox: InboxProtocol? = nil, follows: (any InboxStore)? = nil, commands: AdminCommands? = nil,
         multicast: MulticastRelay? = nil, maxStanzaBytes: Int = 256 * 1024, metrics: ServiceMetrics = .none,
-        lateAnswers: AsyncStream<[Outbound]>.Continuation? = nil, logger: Logger
+        late: (answers: AsyncStream<[Outbound]>.Continuation, queue: QueryQueue)? = nil, logger: Logger
     ) {
-        self.lateAnswers = lateAnswers
+        self.late = late
         self.metrics = metrics
         self.multicast = multicast
         var features: [any ServiceIQHandler] = [
@@ -216,7 +218,11 @@ public struct Router: ComponentStanzaHandler {
                 metrics.refused(.queryRate)
                 return [iq.error(QueryRateLimiter.refusal)]
             }
-            guard let lateAnswers else { return await handler.responses(to: iq) }
+            guard let late else { return await handler.responses(to: iq) }
+            guard late.queue.enter() else {
+                metrics.refused(.queryQueue)
+                return [iq.error(QueryQueue.refusal)]
+            }
             // Read on the read connections while the next stanzas go on; the answer follows
             // when it is ready, bounded like every other. It must see every message handled
             // before it, so those are committed first.
@@ -224,7 +230,7 @@ public struct Router: ComponentStanzaHandler {
             let router = self
             Task {
                 let answers = await handler.responses(to: iq).map(Outbound.stanza)
-                lateAnswers.yield(router.bounded(answers, answering: iq.element))
+                late.answers.yield(router.bounded(answers, answering: iq.element))
             }
             return []
         case .message(let message):

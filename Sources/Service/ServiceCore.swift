@@ -19,6 +19,8 @@ public struct ServiceCore: Sendable {
     /// Answers of the reads that run off the rooms' path (full-text MAM, inbox, alert `items`);
     /// nil when the core was opened to answer them in line.
     public let lateAnswers: AsyncStream<[Outbound]>?
+    /// The places the late answers hold; the link frees one per answer it writes or drops.
+    public let queryQueue: QueryQueue?
 
     /// Opens the database and assembles the service. `answersLate: false` answers every read
     /// before the next stanza (deterministic, for fuzzing); the running service answers late.
@@ -62,11 +64,12 @@ public struct ServiceCore: Sendable {
             throw ServiceError.databaseUnavailable("\(path) (read connection): \(error)")
         }
         var lateAnswers: AsyncStream<[Outbound]>? = nil
-        var lateContinuation: AsyncStream<[Outbound]>.Continuation? = nil
+        var late: (answers: AsyncStream<[Outbound]>.Continuation, queue: QueryQueue)? = nil
         if answersLate {
             let (stream, continuation) = AsyncStream.makeStream(of: [Outbound].self)
-            (lateAnswers, lateContinuation) = (stream, continuation)
-            await rooms.searchOffPath(readers, answers: continuation)
+            let queue = QueryQueue(limits: configuration.limits)
+            (lateAnswers, late) = (stream, (continuation, queue))
+            await rooms.searchOffPath(readers, answers: continuation, queue: queue)
         }
         let alertsProtocol = KeywordAlertsProtocol(
             service: domain, alerts: alerts, archive: readers,
@@ -86,9 +89,9 @@ public struct ServiceCore: Sendable {
             multicast: configuration.multicast.mode == .off
                 ? nil : MulticastRelay(domain: domain, configuration: configuration.multicast, logger: logger),
             maxStanzaBytes: configuration.component.limits.maxStanzaBytes,
-            metrics: metrics, lateAnswers: lateContinuation, logger: logger)
+            metrics: metrics, late: late, logger: logger)
         return ServiceCore(
             domain: domain, store: store, rooms: rooms, router: router, exporter: exporter, metrics: metrics,
-            lateAnswers: lateAnswers)
+            lateAnswers: lateAnswers, queryQueue: late?.queue)
     }
 }

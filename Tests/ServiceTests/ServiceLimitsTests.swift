@@ -237,4 +237,38 @@ struct QueryRateTests {
         }
         #expect(conditions == [nil, nil, .resourceConstraint])
     }
+
+    @Test("expensive reads past [limits] queued_queries, service-wide: resource-constraint until an answer is written")
+    func queryQueue() async throws {
+        var limits = RoomLimits()
+        limits.queuedQueries = 2
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("queue-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try SQLiteRoomStore(path: path)
+        let domain = ServiceLimitsTests.domain
+        let (answers, continuation) = AsyncStream.makeStream(of: [Outbound].self)
+        let queue = QueryQueue(limits: limits)
+        let router = Router(
+            domain: domain, serviceName: "Test", rooms: RoomHost(domain: domain, store: store, limits: limits, logger: Logger(label: "test")),
+            inbox: InboxProtocol(store: store, occupantCount: { _ in 0 }), late: (continuation, queue), logger: Logger(label: "test"))
+        // Each from another user: no one's own rate is near its limit.
+        func ask(_ user: String) async throws -> StanzaError.Condition?? {
+            let replies = await router.handle(try DurabilityTests.stanza(
+                "<iq from='\(user)@localhost/x' to='rooms.localhost' type='get' id='\(user)'><inbox xmlns='\(InboxProtocol.namespace)'/></iq>").element).stanzas
+            return replies.isEmpty ? nil : .some(replies.first?.stanzaError?.condition)
+        }
+        #expect(try await ask("a") == nil, "answered later")
+        #expect(try await ask("b") == nil, "answered later")
+        #expect(try await ask("c") == .some(.resourceConstraint), "the queue is full")
+        var late = answers.makeAsyncIterator()
+        let first = await late.next()
+        guard case .stanza(let answer)? = first?.first else {
+            Issue.record("no answer for a: \(String(describing: first))")
+            return
+        }
+        #expect(answer[attribute: "id"] == "a")
+        queue.leave()  // what the link does once it wrote the answer
+        #expect(try await ask("d") == nil, "a place is free again")
+        #expect(try await ask("e") == .some(.resourceConstraint))
+    }
 }
