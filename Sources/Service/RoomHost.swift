@@ -65,6 +65,31 @@ public actor RoomHost {
         searches = (readers, answers, queue)
     }
 
+    /// How an expensive read (full-text MAM, alert `items`, the inbox) goes ahead.
+    enum ExpensiveRead: Sendable {
+        case refused(StanzaError)
+        /// Answered before the next stanza (no read connections).
+        case inLine
+        /// Read on `readers` and answered through `answers` when done; its place in the queue
+        /// is held until the link writes the answer.
+        case offPath(readers: ArchiveReaders, answers: AsyncStream<[Outbound]>.Continuation)
+    }
+
+    /// Whether `user` may start an expensive read now: its own rate, then, when reads run
+    /// off the rooms' path, a place in the service-wide queue.
+    func admitExpensiveRead(from user: JID) async -> ExpensiveRead {
+        guard await queries.allow(user) else {
+            metrics.refused(.queryRate)
+            return .refused(QueryRateLimiter.refusal)
+        }
+        guard let searches else { return .inLine }
+        guard searches.queue.enter() else {
+            metrics.refused(.queryQueue)
+            return .refused(QueryQueue.refusal)
+        }
+        return .offPath(readers: searches.readers, answers: searches.answers)
+    }
+
     /// How many rooms are in memory now (the others hibernate in the store).
     public var loadedRoomCount: Int { rooms.count }
 
@@ -485,24 +510,21 @@ public actor RoomHost {
                     logger.error("cannot read the history of \(room.jid): \(error)")
                 }
             case .archiveQuery(let iq, let query):
-                if query.fulltext != nil, !(await queries.allow(iq.from)) {
-                    metrics.refused(.queryRate)
-                    stanzas.append(iq.error(QueryRateLimiter.refusal))
-                } else if query.fulltext != nil, let searches, !searches.queue.enter() {
-                    metrics.refused(.queryQueue)
-                    stanzas.append(iq.error(QueryQueue.refusal))
-                } else if query.fulltext != nil, let searches {
+                switch query.fulltext == nil ? .inLine : await admitExpensiveRead(from: iq.from) {
+                case .refused(let error):
+                    stanzas.append(iq.error(error))
+                case .inLine:
+                    stanzas += await answer(iq, query, room: room.jid)
+                case .offPath(let readers, let answers):
                     // Everything handled so far is committed (readsStore flushed it); the search
                     // reads that on its own connection and answers whenever it is done.
                     let (metrics, logger, roomJID) = (metrics, logger, room.jid)
                     Task {
                         let answer = await Self.answer(iq, query, room: roomJID, metrics: metrics, logger: logger) {
-                            () async throws(ArchiveQueryError) in try await searches.readers.query(roomJID, query)
+                            () async throws(ArchiveQueryError) in try await readers.query(roomJID, query)
                         }
-                        searches.answers.yield(answer.map(Outbound.stanza))
+                        answers.yield(answer.map(Outbound.stanza))
                     }
-                } else {
-                    stanzas += await answer(iq, query, room: room.jid)
                 }
             case .archiveMetadata(let iq):
                 stanzas += await metadata(iq, room: room.jid)

@@ -32,19 +32,13 @@ public struct Router: ComponentStanzaHandler {
     private let metrics: ServiceMetrics
     /// The server's XEP-0033 service for fan-outs, when configured and found.
     public let multicast: MulticastRelay?
-    /// Where answers to expensive service reads (the inbox, alert `items`) go when they are
-    /// ready; nil: they are answered in line, before the next stanza.
-    /// Where the expensive reads answer when they run off the rooms' path, and the places
-    /// they hold until written; nil: they answer in line.
-    private let late: (answers: AsyncStream<[Outbound]>.Continuation, queue: QueryQueue)?
 
     public init(
         domain: JID, serviceName: String, rooms: RoomHost, alerts: KeywordAlertsProtocol? = nil,
         inbox: InboxProtocol? = nil, follows: (any InboxStore)? = nil, commands: AdminCommands? = nil,
         multicast: MulticastRelay? = nil, maxStanzaBytes: Int = 256 * 1024, metrics: ServiceMetrics = .none,
-        late: (answers: AsyncStream<[Outbound]>.Continuation, queue: QueryQueue)? = nil, logger: Logger
+        logger: Logger
     ) {
-        self.late = late
         self.metrics = metrics
         self.multicast = multicast
         var features: [any ServiceIQHandler] = [
@@ -214,14 +208,11 @@ public struct Router: ComponentStanzaHandler {
                 return [iq.error(StanzaError(.serviceUnavailable))]
             }
             guard QueryRateLimiter.isExpensive(iq) else { return await handler.responses(to: iq) }
-            guard await rooms.queries.allow(iq.from) else {
-                metrics.refused(.queryRate)
-                return [iq.error(QueryRateLimiter.refusal)]
-            }
-            guard let late else { return await handler.responses(to: iq) }
-            guard late.queue.enter() else {
-                metrics.refused(.queryQueue)
-                return [iq.error(QueryQueue.refusal)]
+            let late: AsyncStream<[Outbound]>.Continuation
+            switch await rooms.admitExpensiveRead(from: iq.from) {
+            case .refused(let error): return [iq.error(error)]
+            case .inLine: return await handler.responses(to: iq)
+            case .offPath(_, let answers): late = answers
             }
             // Read on the read connections while the next stanzas go on; the answer follows
             // when it is ready, bounded like every other. It must see every message handled
@@ -230,7 +221,7 @@ public struct Router: ComponentStanzaHandler {
             let router = self
             Task {
                 let answers = await handler.responses(to: iq).map(Outbound.stanza)
-                late.answers.yield(router.bounded(answers, answering: iq.element))
+                late.yield(router.bounded(answers, answering: iq.element))
             }
             return []
         case .message(let message):

@@ -64,11 +64,11 @@ public struct ServiceCore: Sendable {
             throw ServiceError.databaseUnavailable("\(path) (read connection): \(error)")
         }
         var lateAnswers: AsyncStream<[Outbound]>? = nil
-        var late: (answers: AsyncStream<[Outbound]>.Continuation, queue: QueryQueue)? = nil
+        var queryQueue: QueryQueue? = nil
         if answersLate {
             let (stream, continuation) = AsyncStream.makeStream(of: [Outbound].self)
             let queue = QueryQueue(limits: configuration.limits)
-            (lateAnswers, late) = (stream, (continuation, queue))
+            (lateAnswers, queryQueue) = (stream, queue)
             await rooms.searchOffPath(readers, answers: continuation, queue: queue)
         }
         let alertsProtocol = KeywordAlertsProtocol(
@@ -89,9 +89,9 @@ public struct ServiceCore: Sendable {
             multicast: configuration.multicast.mode == .off
                 ? nil : MulticastRelay(domain: domain, configuration: configuration.multicast, logger: logger),
             maxStanzaBytes: configuration.component.limits.maxStanzaBytes,
-            metrics: metrics, late: late, logger: logger)
+            metrics: metrics, logger: logger)
         return ServiceCore(
             domain: domain, store: store, rooms: rooms, router: router, exporter: exporter, metrics: metrics,
-            lateAnswers: lateAnswers, queryQueue: late?.queue)
+            lateAnswers: lateAnswers, queryQueue: queryQueue)
     }
 }

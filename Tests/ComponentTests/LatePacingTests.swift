@@ -9,14 +9,18 @@ import XMPPCore
 struct LatePacingTests {
     let late = AsyncStream.makeStream(of: [Outbound].self)
 
-    func start(_ server: FakeServer, handler: RecordingHandler, pacingTimeout: Duration = .seconds(10)) -> ComponentClient {
+    /// A client with late answers, running against `server` until the test cancels `task`.
+    func start(
+        _ server: FakeServer, handler: RecordingHandler = RecordingHandler(), pacingTimeout: Duration = .seconds(10)
+    ) -> (client: ComponentClient, task: Task<Void, any Error>) {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let configuration = ComponentConfiguration(
             domain: "rooms.localhost", host: "127.0.0.1", port: server.port, secret: ComponentClientTests.secret,
             reconnectInitialDelay: .milliseconds(10), reconnectMaximumDelay: .milliseconds(50),
             pacingTimeout: pacingTimeout)
-        return ComponentClient(configuration: configuration, handler: handler, lateOutbound: late.stream, logger: logger)
+        let client = ComponentClient(configuration: configuration, handler: handler, lateOutbound: late.stream, logger: logger)
+        return (client, Task { try await client.run() })
     }
 
     /// A page of search results: `count` messages of about 1 KB each.
@@ -61,8 +65,7 @@ struct LatePacingTests {
     func slices() async throws {
         let server = try await FakeServer.start()
         let handler = RecordingHandler()
-        let client = start(server, handler: handler)
-        let task = Task { try await client.run() }
+        let (client, task) = start(server, handler: handler)
         defer { task.cancel() }
         let connection = try await attach(client, to: server)
 
@@ -98,8 +101,7 @@ struct LatePacingTests {
     @Test("a server that does not route a marker back in time gets the rest unpaced, and paced again once it does")
     func serverDropsMarkers() async throws {
         let server = try await FakeServer.start()
-        let client = start(server, handler: RecordingHandler(), pacingTimeout: .milliseconds(300))
-        let task = Task { try await client.run() }
+        let (client, task) = start(server, pacingTimeout: .milliseconds(300))
         defer { task.cancel() }
         let connection = try await attach(client, to: server)
 
@@ -126,8 +128,7 @@ struct LatePacingTests {
     @Test("an orderly stop ends a paced answer: nothing follows the end of the stream")
     func stopWhileWaiting() async throws {
         let server = try await FakeServer.start()
-        let client = start(server, handler: RecordingHandler())
-        let task = Task { try await client.run() }
+        let (client, task) = start(server)
         defer { task.cancel() }
         let connection = try await attach(client, to: server)
         late.continuation.yield(Self.page(40, tag: "a"))
@@ -145,8 +146,7 @@ struct LatePacingTests {
     @Test("a link lost while a marker is awaited does not hold later answers on the next link")
     func linkLostWhileWaiting() async throws {
         let server = try await FakeServer.start()
-        let client = start(server, handler: RecordingHandler())
-        let task = Task { try await client.run() }
+        let (client, task) = start(server)
         defer { task.cancel() }
         let first = try await attach(client, to: server)
         late.continuation.yield(Self.page(40, tag: "a"))

@@ -248,9 +248,12 @@ struct QueryRateTests {
         let domain = ServiceLimitsTests.domain
         let (answers, continuation) = AsyncStream.makeStream(of: [Outbound].self)
         let queue = QueryQueue(limits: limits)
+        let rooms = RoomHost(domain: domain, store: store, limits: limits, logger: Logger(label: "test"))
+        await rooms.searchOffPath(
+            try ArchiveReaders(path: path, count: 1, budget: 5), answers: continuation, queue: queue)
         let router = Router(
-            domain: domain, serviceName: "Test", rooms: RoomHost(domain: domain, store: store, limits: limits, logger: Logger(label: "test")),
-            inbox: InboxProtocol(store: store, occupantCount: { _ in 0 }), late: (continuation, queue), logger: Logger(label: "test"))
+            domain: domain, serviceName: "Test", rooms: rooms,
+            inbox: InboxProtocol(store: store, occupantCount: { _ in 0 }), logger: Logger(label: "test"))
         // Each from another user: no one's own rate is near its limit.
         func ask(_ user: String) async throws -> StanzaError.Condition?? {
             let replies = await router.handle(try DurabilityTests.stanza(
