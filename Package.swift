@@ -109,7 +109,7 @@ let package = Package(
         // The router fuzz target (Fuzz/run-router-fuzzer.sh builds it with libFuzzer; a plain build replays seeds).
         .executableTarget(
             name: "parley-fuzz-router",
-            dependencies: ["Service", "Component", "Storage", "XMPPCore", "XMLStream",
+            dependencies: ["Service", "Component", "Storage", "ParleyMetrics", "XMPPCore", "XMLStream",
                            .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/Router"),
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds the router fuzz target (Fuzz/Router: the whole service as `parley run` assembles
-# it, on a fresh SQLite database per input) with libFuzzer and AddressSanitizer, and runs
-# it for RUNS executions (default 100,000) over the seed corpus (Fuzz/corpus).
+# it, assembled afresh per input on a database emptied between inputs) with libFuzzer and
+# AddressSanitizer, and runs it for RUNS executions (default 100,000) over the seed corpus
+# (Fuzz/corpus).
 #
 #   Fuzz/run-router-fuzzer.sh                  # 100,000 executions
 #   RUNS=2000 Fuzz/run-router-fuzzer.sh        # CI's pass
 #   Fuzz/run-router-fuzzer.sh -max_total_time=3600 -fork=2   # extra libFuzzer flags
 #
-# LeakSanitizer checks at exit, not after every input: each input starts and ends a
-# service (threads, connections), so libFuzzer's per-input malloc/free balance always
+# LeakSanitizer checks at exit, not after every input: each input assembles and drops a
+# service (rooms, caches, tasks), so libFuzzer's per-input malloc/free balance always
 # differs and its per-input check would run every time at a tenth of the speed. A leak
 # still stays unreachable until exit, where it is reported.
 #

@@ -2,7 +2,7 @@
 // Parley would write out. Unlike Fuzz/ParleyFuzz.swift (parser and one room), each input
 // meets the whole service as `parley run` assembles it (`ServiceCore`): the router, every
 // room, MAM with full text, the inbox, keyword alerts, admin commands, the multicast relay
-// and SQLite, on a fresh database. Every write is parsed back: Parley must never send what
+// and SQLite, on a fresh database (one set of connections, emptied between inputs). Every write is parsed back: Parley must never send what
 // is not well-formed or is over `component.max_stanza_bytes`, or the server drops the link.
 //
 // Built with `-DPARLEY_FUZZ` and `--sanitize=fuzzer,address` by Fuzz/run-router-fuzzer.sh,
@@ -13,6 +13,7 @@ import Dispatch
 import Foundation
 import Logging
 import NIOCore
+import ParleyMetrics
 import Service
 import Storage
 import XMLStream
@@ -73,21 +74,51 @@ private func checkWritten(_ outbound: [Outbound]) {
     precondition(stanzas == expected, "wrote \(stanzas) stanzas for \(expected) deliveries")
 }
 
-/// One fresh service per input, on a database of its own.
-private func run(_ input: [UInt8], in directory: URL) {
-    let path = directory.appendingPathComponent("fuzz.sqlite").path
+/// What lives across inputs: the database's connections (with their reader threads) and the
+/// metrics. Opening them per input cost nine tenths of an input's time; each input still
+/// meets a service assembled afresh on a database emptied to what a new one holds.
+private struct Shared: @unchecked Sendable {
+    let storage: ServiceStorage
+    let exporter: PrometheusExporter
+    let metrics: ServiceMetrics
+    /// A connection of the target's own that empties the database between inputs.
+    let eraser: SQLiteDatabase
+    let erase: String
+}
+
+private let shared: Shared = {
+    let path = workDirectory.appendingPathComponent("fuzz.sqlite").path
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-    // A copy of an empty database made once: creating the schema per input would cost
-    // more than the input itself.
+    let configuration = settings(path: path, multicast: false)
+    let box = Box<ServiceStorage>()
+    blocking { box.value = try? await ServiceStorage.open(configuration, logger: quiet) }
+    guard let storage = box.value else { fatalError("the fuzz database did not open at \(path)") }
+    let exporter = PrometheusExporter()
+    let metrics = ServiceMetrics(factory: exporter, version: "fuzz", startTime: 0)
     do {
-        try FileManager.default.copyItem(atPath: emptyDatabase, toPath: path)
+        let eraser = try SQLiteDatabase(path: path, durability: .crash)
+        // Every table a fresh database has empty; the archive first, so that its triggers
+        // take its rows out of the full-text index; then AUTOINCREMENT counts from 1 again.
+        let listing = try eraser.statement(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'archive_fts%' ORDER BY name <> 'archive', name")
+        var tables: [String] = []
+        while try listing.step() { tables.append(listing.text(0) ?? "") }
+        listing.finish()
+        let erase = "BEGIN; " + tables.map { "DELETE FROM \"\($0)\"; " }.joined() + "DELETE FROM sqlite_sequence; COMMIT;"
+        return Shared(storage: storage, exporter: exporter, metrics: metrics, eraser: eraser, erase: erase)
     } catch {
-        fatalError("cannot copy \(emptyDatabase) to \(path): \(error)")
+        fatalError("cannot open \(path) to empty it: \(error)")
     }
-    // The first byte picks where the read is cut (as a socket read would cut it) and
-    // whether fan-outs go through a multicast service.
-    let first = input.first ?? 0
-    let cut = input.count > 1 ? Int(first >> 1) % input.count : input.count
+}()
+
+/// A value set inside `blocking` and read after it.
+private final class Box<Value>: @unchecked Sendable {
+    var value: Value?
+}
+
+private let quiet = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
+
+private func settings(path: String, multicast: Bool) -> ParleyConfiguration {
     var configuration = ParleyConfiguration(
         component: ComponentConfiguration(
             domain: domain, host: "127.0.0.1", port: 5347, secret: "fuzz",
@@ -95,21 +126,36 @@ private func run(_ input: [UInt8], in directory: URL) {
         storage: StorageConfiguration(databasePath: path, durability: .crash),
         service: ServiceConfiguration(admins: [try! JID("admin@localhost")]),
         rooms: RoomsConfiguration(localDomain: "localhost"))
-    configuration.multicast.mode = first & 1 == 1 ? .service(try! JID("localhost")) : .off
-    let logger = Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() })
-    let (bytes, settings) = (input, configuration)
+    configuration.multicast.mode = multicast ? .service(try! JID("localhost")) : .off
+    return configuration
+}
+
+/// One input against a fresh service on an empty database.
+private func run(_ input: [UInt8]) {
+    let shared = shared
+    do {
+        try shared.eraser.execute(shared.erase)
+    } catch {
+        fatalError("cannot empty the fuzz database: \(error)")
+    }
+    // The first byte picks where the read is cut (as a socket read would cut it) and
+    // whether fan-outs go through a multicast service.
+    let first = input.first ?? 0
+    let cut = input.count > 1 ? Int(first >> 1) % input.count : input.count
+    let (bytes, configuration) = (input, settings(path: shared.storage.path, multicast: first & 1 == 1))
     blocking {
         let core: ServiceCore
         do {
-            core = try await ServiceCore.open(
-                settings, answersLate: false, logger: logger)
+            core = try await ServiceCore.assemble(
+                configuration, storage: shared.storage, exporter: shared.exporter, metrics: shared.metrics,
+                answersLate: false, logger: quiet)
         } catch {
-            fatalError("the fuzz database did not open: \(error)")
+            fatalError("the fuzz service did not assemble: \(error)")
         }
         let router = core.router
         checkWritten(await router.linkReady())
         let parser = XMLStreamParser(
-            namespaceAliases: [Namespace.componentAccept: Namespace.client], limits: settings.component.limits)
+            namespaceAliases: [Namespace.componentAccept: Namespace.client], limits: configuration.component.limits)
         for read in [Array(prelude.utf8), Array(bytes[..<cut]), Array(bytes[cut...])] {
             var batch: [ComponentInput] = []
             for event in parser.feed(read) {
@@ -136,21 +182,10 @@ private let workDirectory: URL = {
     return url
 }()
 
-/// An empty database of the current schema, made when first needed.
-private let emptyDatabase: String = {
-    let path = workDirectory.appendingPathComponent("empty.sqlite").path
-    do {
-        _ = try SQLiteRoomStore(path: path, durability: .crash)
-    } catch {
-        fatalError("cannot create \(path): \(error)")
-    }
-    return path
-}()
-
 #if PARLEY_FUZZ
 @_cdecl("LLVMFuzzerTestOneInput")
 func parleyRouterFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    run(Array(UnsafeBufferPointer(start: data, count: size)), in: workDirectory)
+    run(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
 }
 
@@ -195,7 +230,7 @@ enum RouterFuzzReplay {
         let started = Date()
         for file in files {
             guard let data = try? Data(contentsOf: file) else { continue }
-            run(Array(data), in: workDirectory)
+            run(Array(data))
         }
         try? FileManager.default.removeItem(at: workDirectory)
         print("parley-fuzz-router: replayed \(files.count) inputs in \(String(format: "%.2f", Date().timeIntervalSince(started))) s, no failure")

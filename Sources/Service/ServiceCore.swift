@@ -27,24 +27,30 @@ public struct ServiceCore: Sendable {
     public static func open(
         _ configuration: ParleyConfiguration, answersLate: Bool = true, logger: Logger
     ) async throws -> ServiceCore {
+        let storage = try await ServiceStorage.open(configuration, logger: logger)
+        let exporter = PrometheusExporter()
+        let metrics = ServiceMetrics(
+            factory: exporter, version: ParleyVersion.current, startTime: Date().timeIntervalSince1970)
+        return try await assemble(
+            configuration, storage: storage, exporter: exporter, metrics: metrics,
+            answersLate: answersLate, logger: logger)
+    }
+
+    /// Builds everything in memory (rooms, router, protocols) over connections already open.
+    /// The router fuzz target keeps one storage and one set of metrics for all its inputs,
+    /// empties the database between them and assembles a fresh service per input: opening
+    /// connections, reader threads and metrics per input cost nine tenths of its time.
+    public static func assemble(
+        _ configuration: ParleyConfiguration, storage: ServiceStorage, exporter: PrometheusExporter,
+        metrics: ServiceMetrics, answersLate: Bool = true, logger: Logger
+    ) async throws -> ServiceCore {
         let domain: JID
         do {
             domain = try JID(configuration.component.domain)
         } catch {
             preconditionFailure("the configuration loader validated the domain: \(error)")
         }
-        let path = configuration.storage.databasePath
-        let store: SQLiteRoomStore
-        do {
-            store = try SQLiteRoomStore(path: path, durability: configuration.storage.durability)
-            let ended = try await store.endOrphanedRooms(at: Date().timeIntervalSince1970)
-            if ended > 0 { logger.notice("\(ended) rooms that had ended without being told so (a temporary room when Parley stopped) are ended now") }
-        } catch {
-            throw ServiceError.databaseUnavailable("\(path): \(error)")
-        }
-        let exporter = PrometheusExporter()
-        let metrics = ServiceMetrics(
-            factory: exporter, version: ParleyVersion.current, startTime: Date().timeIntervalSince1970)
+        let (path, store, readers) = (storage.path, storage.store, storage.readers)
         let alerts = AlertService(store: store, maxKeywordsPerUser: configuration.alerts.maxKeywordsPerUser)
         do {
             try await alerts.load()
@@ -56,13 +62,6 @@ public struct ServiceCore: Sendable {
             serviceAdmins: configuration.service.admins, creation: configuration.rooms, webLogs: configuration.webLogs.policy,
             metrics: metrics, logger: logger)
         await rooms.recoverOccupants()
-        // Full-text searches, the inbox and alert `items` read on connections of their own.
-        let readers: ArchiveReaders
-        do {
-            readers = try ArchiveReaders(path: path, count: 2, budget: Double(configuration.limits.queryMilliseconds) / 1000)
-        } catch {
-            throw ServiceError.databaseUnavailable("\(path) (read connection): \(error)")
-        }
         var lateAnswers: AsyncStream<[Outbound]>? = nil
         var queryQueue: QueryQueue? = nil
         if answersLate {
@@ -93,5 +92,33 @@ public struct ServiceCore: Sendable {
         return ServiceCore(
             domain: domain, store: store, rooms: rooms, router: router, exporter: exporter, metrics: metrics,
             lateAnswers: lateAnswers, queryQueue: queryQueue)
+    }
+}
+
+/// The service's connections to its database: the writer, and the read connections that
+/// answer full-text searches, the inbox and alert `items` off the rooms' path.
+public struct ServiceStorage: Sendable {
+    public let path: String
+    public let store: SQLiteRoomStore
+    public let readers: ArchiveReaders
+
+    /// Opens (and migrates) the database, and ends the rooms a stop left without an end.
+    public static func open(_ configuration: ParleyConfiguration, logger: Logger) async throws -> ServiceStorage {
+        let path = configuration.storage.databasePath
+        let store: SQLiteRoomStore
+        do {
+            store = try SQLiteRoomStore(path: path, durability: configuration.storage.durability)
+            let ended = try await store.endOrphanedRooms(at: Date().timeIntervalSince1970)
+            if ended > 0 { logger.notice("\(ended) rooms that had ended without being told so (a temporary room when Parley stopped) are ended now") }
+        } catch {
+            throw ServiceError.databaseUnavailable("\(path): \(error)")
+        }
+        let readers: ArchiveReaders
+        do {
+            readers = try ArchiveReaders(path: path, count: 2, budget: Double(configuration.limits.queryMilliseconds) / 1000)
+        } catch {
+            throw ServiceError.databaseUnavailable("\(path) (read connection): \(error)")
+        }
+        return ServiceStorage(path: path, store: store, readers: readers)
     }
 }
