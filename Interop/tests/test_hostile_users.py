@@ -5,12 +5,13 @@ data. Parley only (the rules are Parley's; Docs/security.md)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import xml.etree.ElementTree as ET
 
 from harness.muc import (BANNED, NS_DATA, NS_MUC_USER, NS_RSM, SELF, assert_error, assert_result, attr,
                          bare, configure, create_room, destroy_room, disco_info_forms, disco_items_all,
-                         expect_error_reply, expect_groupchat, expect_presence, join, join_refused, say,
+                         error_of, expect_error_reply, expect_groupchat, expect_presence, join, join_refused, say,
                          send_groupchat, leave, send_subject, set_affiliation, type_of)
 from harness.parley_features import (FULLTEXT_FIELD, NS_MUCSUB, alert_items, alert_subscribe, follow,
                                      followed_rooms, is_mucsub_event, mam_query, new_room, rsm_set,
@@ -289,23 +290,39 @@ def _restart_parley(stack) -> None:
     stack.start_parley()
 
 
+@contextlib.asynccontextmanager
+async def _parley_with_limits(stack, limits: str):
+    """Parley restarted with `limits` as its `[limits]` table, and as it was afterwards."""
+    loop = asyncio.get_running_loop()
+    config = stack.parley.config_path
+    original = config.read_text()
+    assert "[limits]" not in original
+    config.write_text(original + f"\n[limits]\n{limits}\n")
+    try:
+        await loop.run_in_executor(None, _restart_parley, stack)
+        yield
+    finally:
+        config.write_text(original)
+        await loop.run_in_executor(None, _restart_parley, stack)
+
+
+async def _room_of_needles(alice, service, name: str) -> str:
+    """A new room of alice's with 20 messages a search for "needle" finds."""
+    room = new_room(service, name)
+    await create_room(alice, room, "Alice")
+    for index in range(20):
+        send_groupchat(alice, room, f"needle {index}")
+    await say(alice, room, "done")
+    return room
+
+
 async def test_a_flood_of_searches_queues_a_bounded_number_of_answers(stack, alice, dave, service):
     """Many searches at once (from one address here; from many, each within its own rate, in an
     attack) hold at most `[limits] queued_queries` places until their answers are written: the
     rest get `resource-constraint` (wait) at once, the others their whole answers, and once
     those are written, searching works again. Parley runs with queued_queries = 1."""
-    loop = asyncio.get_running_loop()
-    config = stack.parley.config_path
-    original = config.read_text()
-    assert "[limits]" not in original
-    config.write_text(original + "\n[limits]\nqueued_queries = 1\n")
-    try:
-        await loop.run_in_executor(None, _restart_parley, stack)
-        room = new_room(service, "searchflood")
-        await create_room(alice, room, "Alice")
-        for index in range(20):
-            send_groupchat(alice, room, f"needle {index}")
-        await say(alice, room, "done")
+    async with _parley_with_limits(stack, "queued_queries = 1"):
+        room = await _room_of_needles(alice, service, "searchflood")
         await join(dave, room, "Dave")
         pages = await asyncio.gather(*(mam_query(dave, room, form={FULLTEXT_FIELD: "needle"}) for _ in range(6)))
         answered = [page for page in pages if page.reply["type"] == "result"]
@@ -316,6 +333,27 @@ async def test_a_flood_of_searches_queues_a_bounded_number_of_answers(stack, ali
         for page in answered:
             assert len(page.results) == 20
         assert len((await mam_query(dave, room, form={FULLTEXT_FIELD: "needle"})).results) == 20
-    finally:
-        config.write_text(original)
-        await loop.run_in_executor(None, _restart_parley, stack)
+
+
+async def test_one_address_cannot_take_the_whole_search_queue(stack, alice, bob, dave, service):
+    """One account firing searches at once holds at most `[limits] queued_queries_per_user`
+    places: its searches past that get `resource-constraint` (wait) with a text saying why,
+    while another user's search in the same moment is answered whole. Parley runs with
+    queued_queries_per_user = 1 (and the service-wide queue at its default)."""
+    async with _parley_with_limits(stack, "queued_queries_per_user = 1"):
+        room = await _room_of_needles(alice, service, "searchshare")
+        await join(dave, room, "Dave")
+        await join(bob, room, "Bob")
+        flood = [mam_query(dave, room, form={FULLTEXT_FIELD: "needle"}) for _ in range(6)]
+        *pages, other = await asyncio.gather(*flood, mam_query(bob, room, form={FULLTEXT_FIELD: "needle"}))
+        refused = [page for page in pages if page.reply["type"] == "error"]
+        assert refused, "one address got six searches queued with a share of one"
+        for page in refused:
+            assert_error(page.reply, "wait", "resource-constraint")
+            assert "not answered yet" in (error_of(page.reply)[2] or ""), page.reply
+        for page in pages:
+            if page.reply["type"] == "result":
+                assert len(page.results) == 20
+        assert_result(other.reply)
+        assert len(other.results) == 20, "another address keeps its share"
+        assert len((await mam_query(dave, room, form={FULLTEXT_FIELD: "needle"})).results) == 20

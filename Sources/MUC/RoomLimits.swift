@@ -37,6 +37,8 @@ public struct RoomLimits: Sendable, Hashable {
     public var queriesPerMinute = 120
     /// Expensive reads started and not yet answered, service-wide.
     public var queuedQueries = 64
+    /// Of those, the ones one address (a bare JID) may have waiting for their answers.
+    public var queuedQueriesPerUser = 8
     /// How long one full-text search may run on its read connection.
     public var queryMilliseconds = 5000
 

@@ -30,6 +30,7 @@ public final class ServiceMetrics: Sendable {
         case serviceOccupants = "service_occupants"
         case queryRate = "query_rate"
         case queryQueue = "query_queue"
+        case queryQueuePerUser = "query_queue_per_user"
         case stanzaSize = "stanza_size"
         case outboundSize = "outbound_size"
     }

@@ -193,6 +193,7 @@ public enum ConfigurationLoader {
             ("query_burst", \.queryBurst, counts),
             ("queries_per_minute", \.queriesPerMinute, counts),
             ("queued_queries", \.queuedQueries, counts),
+            ("queued_queries_per_user", \.queuedQueriesPerUser, counts),
             ("query_milliseconds", \.queryMilliseconds, 0...3_600_000),
         ]
         for (key, limit, range) in keys {

@@ -70,9 +70,9 @@ public actor RoomHost {
         case refused(StanzaError)
         /// Answered before the next stanza (no read connections).
         case inLine
-        /// Read on `readers` and answered through `answers` when done; its place in the queue
-        /// is held until the link writes the answer.
-        case offPath(readers: ArchiveReaders, answers: AsyncStream<[Outbound]>.Continuation)
+        /// Read on `readers` and answered through `answer` when done; its place in the queue
+        /// is held until the link writes the answer, the asker's until it is sent.
+        case offPath(readers: ArchiveReaders, answer: LateAnswer)
     }
 
     /// Whether `user` may start an expensive read now: its own rate, then, when reads run
@@ -83,11 +83,11 @@ public actor RoomHost {
             return .refused(QueryRateLimiter.refusal)
         }
         guard let searches else { return .inLine }
-        guard searches.queue.enter() else {
-            metrics.refused(.queryQueue)
-            return .refused(QueryQueue.refusal)
+        if let refusal = searches.queue.enter(user) {
+            metrics.refused(refusal == .full ? .queryQueue : .queryQueuePerUser)
+            return .refused(QueryQueue.error(refusal))
         }
-        return .offPath(readers: searches.readers, answers: searches.answers)
+        return .offPath(readers: searches.readers, answer: LateAnswer(answers: searches.answers, queue: searches.queue, asker: user))
     }
 
     /// How many rooms are in memory now (the others hibernate in the store).
@@ -515,7 +515,7 @@ public actor RoomHost {
                     stanzas.append(iq.error(error))
                 case .inLine:
                     stanzas += await answer(iq, query, room: room.jid)
-                case .offPath(let readers, let answers):
+                case .offPath(let readers, let late):
                     // Everything handled so far is committed (readsStore flushed it); the search
                     // reads that on its own connection and answers whenever it is done.
                     let (metrics, logger, roomJID) = (metrics, logger, room.jid)
@@ -523,7 +523,7 @@ public actor RoomHost {
                         let answer = await Self.answer(iq, query, room: roomJID, metrics: metrics, logger: logger) {
                             () async throws(ArchiveQueryError) in try await readers.query(roomJID, query)
                         }
-                        answers.yield(answer.map(Outbound.stanza))
+                        late.send(answer.map(Outbound.stanza))
                     }
                 }
             case .archiveMetadata(let iq):

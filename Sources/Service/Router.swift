@@ -208,11 +208,11 @@ public struct Router: ComponentStanzaHandler {
                 return [iq.error(StanzaError(.serviceUnavailable))]
             }
             guard QueryRateLimiter.isExpensive(iq) else { return await handler.responses(to: iq) }
-            let late: AsyncStream<[Outbound]>.Continuation
+            let late: LateAnswer
             switch await rooms.admitExpensiveRead(from: iq.from) {
             case .refused(let error): return [iq.error(error)]
             case .inLine: return await handler.responses(to: iq)
-            case .offPath(_, let answers): late = answers
+            case .offPath(_, let answer): late = answer
             }
             // Read on the read connections while the next stanzas go on; the answer follows
             // when it is ready, bounded like every other. It must see every message handled
@@ -221,7 +221,7 @@ public struct Router: ComponentStanzaHandler {
             let router = self
             Task {
                 let answers = await handler.responses(to: iq).map(Outbound.stanza)
-                late.yield(router.bounded(answers, answering: iq.element))
+                late.send(router.bounded(answers, answering: iq.element))
             }
             return []
         case .message(let message):

@@ -224,11 +224,7 @@ struct QueryRateTests {
         limits.queriesPerMinute = 1
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("queries-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let store = try SQLiteRoomStore(path: path)
-        let domain = ServiceLimitsTests.domain
-        let router = Router(
-            domain: domain, serviceName: "Test", rooms: RoomHost(domain: domain, store: store, limits: limits, logger: Logger(label: "test")),
-            inbox: InboxProtocol(store: store, occupantCount: { _ in 0 }), logger: Logger(label: "test"))
+        let (router, _) = try Self.router(limits, path: path)
         var conditions: [StanzaError.Condition?] = []
         for index in 0..<3 {
             let reply = await router.handle(try DurabilityTests.stanza(
@@ -244,16 +240,7 @@ struct QueryRateTests {
         limits.queuedQueries = 2
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("queue-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let store = try SQLiteRoomStore(path: path)
-        let domain = ServiceLimitsTests.domain
-        let (answers, continuation) = AsyncStream.makeStream(of: [Outbound].self)
-        let queue = QueryQueue(limits: limits)
-        let rooms = RoomHost(domain: domain, store: store, limits: limits, logger: Logger(label: "test"))
-        await rooms.searchOffPath(
-            try ArchiveReaders(path: path, count: 1, budget: 5), answers: continuation, queue: queue)
-        let router = Router(
-            domain: domain, serviceName: "Test", rooms: rooms,
-            inbox: InboxProtocol(store: store, occupantCount: { _ in 0 }), logger: Logger(label: "test"))
+        let (router, queue, answers) = try await Self.offPathRouter(limits, path: path)
         // Each from another user: no one's own rate is near its limit.
         func ask(_ user: String) async throws -> StanzaError.Condition?? {
             let replies = await router.handle(try DurabilityTests.stanza(
@@ -273,5 +260,62 @@ struct QueryRateTests {
         queue.leave()  // what the link does once it wrote the answer
         #expect(try await ask("d") == nil, "a place is free again")
         #expect(try await ask("e") == .some(.resourceConstraint))
+    }
+
+    @Test("expensive reads of one address past [limits] queued_queries_per_user: resource-constraint until one is answered; others go on")
+    func queryQueuePerUser() async throws {
+        var limits = RoomLimits()
+        limits.queuedQueries = 10
+        limits.queuedQueriesPerUser = 2
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("share-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (router, queue, answers) = try await Self.offPathRouter(limits, path: path)
+        func ask(_ from: String, id: String) async throws -> StanzaError? {
+            let replies = await router.handle(try DurabilityTests.stanza(
+                "<iq from='\(from)' to='rooms.localhost' type='get' id='\(id)'><inbox xmlns='\(InboxProtocol.namespace)'/></iq>").element).stanzas
+            return replies.first?.stanzaError
+        }
+        // Two reads of mallory's still running (from two resources: the address counts).
+        #expect(queue.enter(try JID("mallory@localhost/a")) == nil)
+        #expect(queue.enter(try JID("mallory@localhost/b")) == nil)
+        let refused = try await ask("mallory@localhost/c", id: "m3")
+        #expect(refused?.condition == .resourceConstraint)
+        #expect(refused?.type == .wait)
+        #expect(refused?.text?.contains("not answered yet") == true)
+        #expect(try await ask("alice@localhost/x", id: "a1") == nil, "another address still has its share")
+        var late = answers.makeAsyncIterator()
+        guard case .stanza(let answer)? = await late.next()?.first else {
+            Issue.record("no answer for alice")
+            return
+        }
+        #expect(answer[attribute: "id"] == "a1")
+        // Her answer handed over gave her place back: two more fit in her share of two.
+        let alice = try JID("alice@localhost/y")
+        #expect(queue.enter(alice) == nil && queue.enter(alice) == nil)
+        #expect(queue.enter(alice) == .userFull)
+        queue.answered(try JID("mallory@localhost/a"))
+        #expect(try await ask("mallory@localhost/c", id: "m4") == nil, "one answered: the address may ask again")
+        #expect(queue.count == 6, "service-wide places stay until the link writes the answers")
+    }
+
+    /// A router over a new database at `path`, its expensive reads answered in line.
+    static func router(_ limits: RoomLimits, path: String) throws -> (Router, RoomHost) {
+        let store = try SQLiteRoomStore(path: path)
+        let rooms = RoomHost(domain: ServiceLimitsTests.domain, store: store, limits: limits, logger: Logger(label: "test"))
+        let router = Router(
+            domain: ServiceLimitsTests.domain, serviceName: "Test", rooms: rooms,
+            inbox: InboxProtocol(store: store, occupantCount: { _ in 0 }), logger: Logger(label: "test"))
+        return (router, rooms)
+    }
+
+    /// The same, its expensive reads run off the path on one read connection, with the queue of
+    /// their places and the stream of their late answers.
+    static func offPathRouter(_ limits: RoomLimits, path: String) async throws -> (Router, QueryQueue, AsyncStream<[Outbound]>) {
+        let (router, rooms) = try router(limits, path: path)
+        let (answers, continuation) = AsyncStream.makeStream(of: [Outbound].self)
+        let queue = QueryQueue(limits: limits)
+        await rooms.searchOffPath(
+            try ArchiveReaders(path: path, count: 1, budget: 5), answers: continuation, queue: queue)
+        return (router, queue, answers)
     }
 }
