@@ -2,7 +2,8 @@
 # Builds the router fuzz target (Fuzz/Router: the whole service as `parley run` assembles
 # it, assembled afresh per input on a database emptied between inputs) with libFuzzer and
 # AddressSanitizer, and runs it for RUNS executions (default 100,000) over the seed corpus
-# (Fuzz/corpus).
+# (Fuzz/corpus: stanza shapes of the interop runs) and the corpus earlier runs grew
+# (Fuzz/corpus-router: merged with -merge=1, a thousand inputs that keep their coverage).
 #
 #   Fuzz/run-router-fuzzer.sh                  # 100,000 executions
 #   RUNS=2000 Fuzz/run-router-fuzzer.sh        # CI's pass
@@ -12,6 +13,9 @@
 # service (rooms, caches, tasks), so libFuzzer's per-input malloc/free balance always
 # differs and its per-input check would run every time at a tenth of the speed. A leak
 # still stays unreachable until exit, where it is reported.
+#
+# PARLEY_FUZZ_LEAK_CANARY=1 leaks an object per input: the run must then fail with a
+# LeakSanitizer report (also from a -fork job), which shows that "no leak" is checked.
 #
 # New inputs go to .build-fuzz-router/corpus; a crash, a sanitizer report or a write
 # Parley must never make (XML that does not parse, a stanza over the limit) stops the run
@@ -28,12 +32,12 @@ swift build -c release --build-path "$out" --product parley-fuzz-router \
 [[ -x "$out/release/parley-fuzz-router" ]] || { echo "the router fuzz target did not build" >&2; exit 1; }
 mkdir -p "$out/corpus"
 runs=${RUNS:-100000}
-echo "fuzzing the router: $runs executions, seeds from Fuzz/corpus" >&2
+echo "fuzzing the router: $runs executions, seeds from Fuzz/corpus and Fuzz/corpus-router" >&2
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 started=$(date +%s)
 status=0
 "$out/release/parley-fuzz-router" -runs="$runs" -max_len="${MAX_LEN:-4096}" -rss_limit_mb=4096 -detect_leaks=0 \
-    -print_final_stats=1 -artifact_prefix="$out/" "$@" "$out/corpus" Fuzz/corpus || status=$?
+    -print_final_stats=1 -artifact_prefix="$out/" "$@" "$out/corpus" Fuzz/corpus Fuzz/corpus-router || status=$?
 rm -rf /dev/shm/parley-fuzz-router-* 2>/dev/null || true
 [[ $status -eq 0 ]] || { echo "fuzzing the router: FAILED (exit status $status)" >&2; exit 1; }
 echo "fuzzing the router: done in $(( $(date +%s) - started )) s, no crash and no leak" >&2

@@ -34,7 +34,7 @@ fuzz_status=$?
 grep -E "^stat::number_of_executed_units|no crash|ERROR|SUMMARY" "$logs/fuzz.log" | head -5
 
 echo "== router fuzz smoke (seeds replayed through the whole service, then libFuzzer 2,000 executions)"
-{ "$(swift build --show-bin-path)/parley-fuzz-router" Fuzz/corpus && RUNS=2000 Fuzz/run-router-fuzzer.sh; } \
+{ "$(swift build --show-bin-path)/parley-fuzz-router" Fuzz/corpus Fuzz/corpus-router && RUNS=2000 Fuzz/run-router-fuzzer.sh; } \
     >"$logs/router-fuzz.log" 2>&1
 router_fuzz_status=$?
 grep -E "replayed|^stat::number_of_executed_units|no crash|FAILED|ERROR|SUMMARY|Parley wrote" "$logs/router-fuzz.log" | head -6

@@ -2,8 +2,9 @@
 // Parley would write out. Unlike Fuzz/ParleyFuzz.swift (parser and one room), each input
 // meets the whole service as `parley run` assembles it (`ServiceCore`): the router, every
 // room, MAM with full text, the inbox, keyword alerts, admin commands, the multicast relay
-// and SQLite, on a fresh database (one set of connections, emptied between inputs). Every write is parsed back: Parley must never send what
-// is not well-formed or is over `component.max_stanza_bytes`, or the server drops the link.
+// and SQLite, on a fresh database (one set of connections, emptied between inputs). Every
+// write is parsed back: Parley must never send what is not well-formed or is over
+// `component.max_stanza_bytes`, or the server drops the link.
 //
 // Built with `-DPARLEY_FUZZ` and `--sanitize=fuzzer,address` by Fuzz/run-router-fuzzer.sh,
 // it is a libFuzzer binary; built plainly (as `swift build` does) it replays the files and
@@ -46,32 +47,41 @@ private func blocking(_ work: @escaping @Sendable () async -> Void) {
 /// `PARLEY_FUZZ_TRACE=1`: every write goes to stderr, to see what an input reaches.
 private let trace = ProcessInfo.processInfo.environment["PARLEY_FUZZ_TRACE"] != nil
 
-/// What Parley writes must parse back, whole, within the limit the server enforces.
-private func checkWritten(_ outbound: [Outbound]) {
-    guard !outbound.isEmpty else { return }
-    var buffer = ComponentClient.encode(outbound, allocator: ByteBufferAllocator())
-    let written = buffer.readBytes(length: buffer.readableBytes) ?? []
-    if trace { FileHandle.standardError.write(Data(written + [10])) }
-    let reader = XMLStreamParser(
+/// What Parley writes must parse back, whole, within the limit the server enforces. One
+/// reader per input, as the server has one per stream: the header is read once, then every
+/// write in the order the link would send it.
+private final class WrittenChecker {
+    private let reader = XMLStreamParser(
         namespaceAliases: [Namespace.componentAccept: Namespace.client],
         limits: XMLStreamLimits(maxStanzaBytes: maxStanzaBytes, maxDepth: 64))
-    let events = reader.feed(Array(streamHeader.utf8)) + reader.feed(written)
-    var stanzas = 0
-    for event in events {
-        switch event {
-        case .element: stanzas += 1
-        case .streamOpen: continue
-        case .rejected(let element, let reason):
-            fatalError("Parley wrote a \(element.name) the server would refuse: \(reason)")
-        case .streamClose:
-            fatalError("Parley wrote a stream close inside a stanza")
+
+    init() {
+        _ = reader.feed(Array(streamHeader.utf8))
+    }
+
+    func check(_ outbound: [Outbound]) {
+        guard !outbound.isEmpty else { return }
+        var buffer = ComponentClient.encode(outbound, allocator: ByteBufferAllocator())
+        let written = buffer.readBytes(length: buffer.readableBytes) ?? []
+        if trace { FileHandle.standardError.write(Data(written + [10])) }
+        var stanzas = 0
+        for event in reader.feed(written) {
+            switch event {
+            case .element: stanzas += 1
+            case .streamOpen:
+                fatalError("Parley wrote a second stream header")
+            case .rejected(let element, let reason):
+                fatalError("Parley wrote a \(element.name) the server would refuse: \(reason)")
+            case .streamClose:
+                fatalError("Parley wrote a stream close inside a stanza")
+            }
         }
+        if let failure = reader.error {
+            fatalError("Parley wrote XML that does not parse: \(failure)\n\(String(decoding: written, as: UTF8.self))")
+        }
+        let expected = outbound.reduce(0) { $0 + $1.deliveries }
+        precondition(stanzas == expected, "wrote \(stanzas) stanzas for \(expected) deliveries")
     }
-    if let failure = reader.error {
-        fatalError("Parley wrote XML that does not parse: \(failure)\n\(String(decoding: written, as: UTF8.self))")
-    }
-    let expected = outbound.reduce(0) { $0 + $1.deliveries }
-    precondition(stanzas == expected, "wrote \(stanzas) stanzas for \(expected) deliveries")
 }
 
 /// What lives across inputs: the database's connections (with their reader threads) and the
@@ -83,7 +93,8 @@ private struct Shared: @unchecked Sendable {
     let metrics: ServiceMetrics
     /// A connection of the target's own that empties the database between inputs.
     let eraser: SQLiteDatabase
-    let erase: String
+    /// One DELETE per table, prepared once (parsing them for every input cost a tenth of it).
+    let deletes: [String]
 }
 
 private let shared: Shared = {
@@ -104,8 +115,8 @@ private let shared: Shared = {
         var tables: [String] = []
         while try listing.step() { tables.append(listing.text(0) ?? "") }
         listing.finish()
-        let erase = "BEGIN; " + tables.map { "DELETE FROM \"\($0)\"; " }.joined() + "DELETE FROM sqlite_sequence; COMMIT;"
-        return Shared(storage: storage, exporter: exporter, metrics: metrics, eraser: eraser, erase: erase)
+        let deletes = tables.map { "DELETE FROM \"\($0)\"" } + ["DELETE FROM sqlite_sequence"]
+        return Shared(storage: storage, exporter: exporter, metrics: metrics, eraser: eraser, deletes: deletes)
     } catch {
         fatalError("cannot open \(path) to empty it: \(error)")
     }
@@ -134,7 +145,9 @@ private func settings(path: String, multicast: Bool) -> ParleyConfiguration {
 private func run(_ input: [UInt8]) {
     let shared = shared
     do {
-        try shared.eraser.execute(shared.erase)
+        try shared.eraser.transaction { () throws(StorageError) in
+            for delete in shared.deletes { try shared.eraser.statement(delete).run() }
+        }
     } catch {
         fatalError("cannot empty the fuzz database: \(error)")
     }
@@ -153,7 +166,8 @@ private func run(_ input: [UInt8]) {
             fatalError("the fuzz service did not assemble: \(error)")
         }
         let router = core.router
-        checkWritten(await router.linkReady())
+        let written = WrittenChecker()
+        written.check(await router.linkReady())
         let parser = XMLStreamParser(
             namespaceAliases: [Namespace.componentAccept: Namespace.client], limits: configuration.component.limits)
         for read in [Array(prelude.utf8), Array(bytes[..<cut]), Array(bytes[cut...])] {
@@ -166,11 +180,11 @@ private func run(_ input: [UInt8]) {
                 }
             }
             // A stream error ends the link; what came before it was still handled.
-            checkWritten(await router.handle(batch))
+            written.check(await router.handle(batch))
             if parser.error != nil { break }
         }
-        checkWritten(await router.tick())
-        checkWritten(await router.farewell())
+        written.check(await router.tick())
+        written.check(await router.farewell())
         await core.rooms.flush()
     }
 }
@@ -185,6 +199,7 @@ private let workDirectory: URL = {
 #if PARLEY_FUZZ
 @_cdecl("LLVMFuzzerTestOneInput")
 func parleyRouterFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    if leakCanary { leakOneObject() }
     run(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
 }
@@ -195,6 +210,19 @@ func LLVMFuzzerRunDriver(
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
     _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
 
+/// `PARLEY_FUZZ_LEAK_CANARY=1`: an object per input that nothing points to, to show that a
+/// run which reports no leak would have reported one.
+private let leakCanary = ProcessInfo.processInfo.environment["PARLEY_FUZZ_LEAK_CANARY"] != nil
+
+private final class LeakCanary {
+    let payload = [UInt8](repeating: 0, count: 64)
+}
+
+@inline(never)
+private func leakOneObject() {
+    _ = Unmanaged.passRetained(LeakCanary())
+}
+
 /// The program's entry: SwiftPM links an executable's `main` to `<module>_main`, and with
 /// `main` defined libFuzzer's archive leaves its own out; this hands over to libFuzzer's driver.
 @_cdecl("parley_fuzz_router_main")
@@ -203,9 +231,10 @@ func fuzzMain(
 ) -> CInt {
     var count = argc
     var arguments = argv
-    let status = LLVMFuzzerRunDriver(&count, &arguments, parleyRouterFuzz)
-    try? FileManager.default.removeItem(at: workDirectory)
-    return status
+    // libFuzzer ends with exit(), not by returning: every job of a -fork run would leave its
+    // database in /dev/shm.
+    atexit { try? FileManager.default.removeItem(at: workDirectory) }
+    return LLVMFuzzerRunDriver(&count, &arguments, parleyRouterFuzz)
 }
 #else
 /// A replay of every file named, and of every file in every directory named.
