@@ -34,10 +34,14 @@ mkdir -p "$out/corpus"
 runs=${RUNS:-100000}
 echo "fuzzing the router: $runs executions, seeds from Fuzz/corpus and Fuzz/corpus-router" >&2
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+# Each process's database lives in a directory of this run's own (tmpfs when there is one),
+# removed at the end even if a job crashed before its own clean-up.
+shm=/dev/shm; [[ -d $shm && -w $shm ]] || shm=${TMPDIR:-/tmp}
+export PARLEY_FUZZ_WORK_DIR; PARLEY_FUZZ_WORK_DIR=$(mktemp -d "$shm/parley-fuzz-router-run.XXXXXX")
+trap 'rm -rf "$PARLEY_FUZZ_WORK_DIR"' EXIT
 started=$(date +%s)
 status=0
 "$out/release/parley-fuzz-router" -runs="$runs" -max_len="${MAX_LEN:-4096}" -rss_limit_mb=4096 -detect_leaks=0 \
     -print_final_stats=1 -artifact_prefix="$out/" "$@" "$out/corpus" Fuzz/corpus Fuzz/corpus-router || status=$?
-rm -rf /dev/shm/parley-fuzz-router-* 2>/dev/null || true
 [[ $status -eq 0 ]] || { echo "fuzzing the router: FAILED (exit status $status)" >&2; exit 1; }
 echo "fuzzing the router: done in $(( $(date +%s) - started )) s, no crash and no leak" >&2

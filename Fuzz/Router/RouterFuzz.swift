@@ -189,8 +189,12 @@ private func run(_ input: [UInt8]) {
     }
 }
 
+/// Where this process keeps its database: under `PARLEY_FUZZ_WORK_DIR` when the script names
+/// one (a directory of its own per run, so cleaning up never touches a concurrent run's files).
 private let workDirectory: URL = {
-    let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+    let environment = ProcessInfo.processInfo.environment
+    let base = environment["PARLEY_FUZZ_WORK_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
     let url = URL(fileURLWithPath: base).appendingPathComponent("parley-fuzz-router-\(getpid())")
     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
